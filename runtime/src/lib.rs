@@ -1,0 +1,2 @@
+//! A small async runtime: reactor, executors, tasks, timers, blocking pool.
+#![deny(unsafe_code)]
