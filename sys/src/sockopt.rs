@@ -13,6 +13,10 @@
 //!
 //! `SO_REUSEPORT` is never on by default for a TCP listener: on Linux it would let another
 //! process of the same user bind the same port and take a share of its connections.
+//!
+//! An accepted TCP socket has no role of its own: the kernel copies its listener's options
+//! into it. That is what a restarted server needs: Linux lets a new listener bind over
+//! connections in TIME_WAIT only if those sockets carry `SO_REUSEADDR` too.
 
 use std::io;
 use std::mem;
