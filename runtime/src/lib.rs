@@ -1,2 +1,39 @@
-//! A small async runtime: reactor, executors, tasks, timers, blocking pool.
+//! A small async runtime for Unix: a reactor, a current-thread executor, tasks with
+//! `JoinHandle`s, timers and a blocking pool.
+//!
+//! It is not a networking library: sockets live in the `net` crate, which is built on
+//! this crate's public [`io::AsyncFd`] like any third-party crate could be.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = runtime::Builder::new_current_thread().build()?;
+//! let sum = rt.block_on(async {
+//!     let a = runtime::spawn(async { 20 });
+//!     let b = runtime::spawn_blocking(|| 22);
+//!     runtime::time::sleep(Duration::from_millis(1)).await;
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(sum, 42);
+//! # Ok::<(), std::io::Error>(())
+//! ```
 #![deny(unsafe_code)]
+
+pub mod io; // AsyncFd: readiness-based I/O on any descriptor
+mod reactor; // poller readiness -> task wakers, generation-checked tokens
+pub mod time; // sleep, timeout, interval on a hierarchical wheel
+mod driver; // what a parked scheduler blocks in: reactor + timers
+#[allow(unsafe_code, reason = "task memory: one allocation, a vtable, an atomic state word")]
+pub mod task; // tasks, JoinHandle, spawn, yield_now
+mod blocking; // the blocking thread pool behind spawn_blocking
+mod scheduler; // executors: current-thread
+mod context; // the thread's current runtime
+mod builder; // Builder
+mod handle; // Handle
+mod runtime; // Runtime
+
+pub use builder::Builder;
+pub use context::TryCurrentError;
+pub use handle::{EnterGuard, Handle};
+pub use runtime::Runtime;
+pub use task::{spawn, spawn_blocking};

@@ -327,6 +327,15 @@ impl Socket {
     }
 }
 
+/// Whether `e` says the process or the system ran out of descriptors or memory
+/// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`): conditions where retrying at once would spin.
+pub fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
 /// Most iovecs one `sendmsg` takes (POSIX's minimum `IOV_MAX`); extra buffers wait for the
 /// next call, as a short write.
 const MAX_IOV: usize = 1024;

@@ -1,0 +1,100 @@
+//! Accepting connections, with back-off when the process runs out of descriptors.
+//!
+//! When `accept` fails with `EMFILE`, `ENFILE`, `ENOBUFS` or `ENOMEM`, the pending
+//! connection stays queued and the listener stays readable, so a naive
+//! `loop { let _ = listener.accept().await; }` would spin. The error is returned to the
+//! caller, and the *next* accept on that listener first sleeps: 10 ms, doubling up to
+//! 640 ms while the condition lasts, reset by a successful accept. So the loop costs a few
+//! wakeups a second at the limit and recovers by itself when descriptors free up.
+//! Per-connection errors (`ECONNABORTED`, a client that reset before the accept) do not
+//! trigger it.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use runtime::io::AsyncFd;
+use runtime::time::{Sleep, sleep_until};
+use sys::socket::is_resource_exhaustion;
+use sys::{SockAddr, Socket};
+
+const FIRST: Duration = Duration::from_millis(10);
+const MAX: Duration = Duration::from_millis(640);
+
+/// The listen backlog our listeners use (tokio's default).
+pub(crate) const BACKLOG: i32 = 1024;
+
+/// A listening socket and its back-off state.
+#[derive(Debug)]
+pub(crate) struct Acceptor {
+    pub(crate) io: AsyncFd<Socket>,
+    backoff: Mutex<Backoff>,
+}
+
+#[derive(Debug, Default)]
+struct Backoff {
+    /// When the next accept may run.
+    until: Option<Instant>,
+    /// The delay the next resource error sets.
+    next: Option<Duration>,
+}
+
+impl Acceptor {
+    pub(crate) fn new(socket: Socket) -> io::Result<Acceptor> {
+        Ok(Acceptor {
+            io: AsyncFd::new(socket)?,
+            backoff: Mutex::default(),
+        })
+    }
+
+    /// Accepts one connection, sleeping first if the last attempt ran out of resources.
+    pub(crate) async fn accept(&self) -> io::Result<(Socket, SockAddr)> {
+        if let Some(until) = self.backoff_until() {
+            sleep_until(until).await;
+        }
+        let result = self.io.read_with(Socket::accept).await;
+        self.record(&result);
+        result
+    }
+
+    /// Poll form of [`accept`](Acceptor::accept); `sleep` holds the back-off timer.
+    pub(crate) fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+        sleep: &mut Option<Pin<Box<Sleep>>>,
+    ) -> Poll<io::Result<(Socket, SockAddr)>> {
+        if let Some(until) = self.backoff_until() {
+            let timer = sleep.get_or_insert_with(|| Box::pin(sleep_until(until)));
+            if timer.deadline() != until {
+                timer.as_mut().reset(until);
+            }
+            ready!(timer.as_mut().poll(cx));
+        }
+        let result = ready!(self.io.poll_read_with(cx, Socket::accept));
+        self.record(&result);
+        Poll::Ready(result)
+    }
+
+    fn backoff_until(&self) -> Option<Instant> {
+        let backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+        backoff.until.filter(|&t| t > Instant::now())
+    }
+
+    fn record<T>(&self, result: &io::Result<T>) {
+        let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(_) => *backoff = Backoff::default(),
+            Err(e) if is_resource_exhaustion(e) => {
+                let delay = backoff.next.unwrap_or(FIRST);
+                backoff.until = Some(Instant::now() + delay);
+                backoff.next = Some((delay * 2).min(MAX));
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+

@@ -1,0 +1,177 @@
+//! `UnixStream`.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use runtime::io::{AsyncFd, Interest};
+use sys::{Domain, SockAddr, Socket, Type};
+
+use super::{SocketAddr, UCred};
+use crate::stream::{impl_as_fd, impl_byte_stream};
+
+/// A Unix stream connection. Implements `futures_io::AsyncRead`/`AsyncWrite`, also for
+/// `&UnixStream`.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+/// # runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let (mut a, mut b) = net::UnixStream::pair()?;
+/// a.write_all(b"hi").await?;
+/// let mut buf = [0; 2];
+/// b.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"hi");
+/// # Ok::<(), std::io::Error>(())
+/// # })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixStream {
+    pub(crate) io: AsyncFd<Socket>,
+}
+
+impl UnixStream {
+    /// Connects to the listener at `path` (`"\0name"`: a Linux abstract name).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a path that does not fit; `NotFound` / `ConnectionRefused` if
+    /// nothing listens there; an error outside a runtime.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = SockAddr::unix(path.as_ref())?;
+        let socket = Socket::new(Domain::Unix, Type::Stream)?;
+        let connected = socket.connect(&addr)?;
+        let stream = UnixStream::from_socket(socket)?;
+        if !connected {
+            stream.io.writable().await?.retain_ready();
+            if let Some(e) = stream.io.get_ref().take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(stream)
+    }
+
+    /// A connected pair of unnamed streams.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, or an error outside a runtime.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = Socket::pair(Type::Stream)?;
+        Ok((UnixStream::from_socket(a)?, UnixStream::from_socket(b)?))
+    }
+
+    pub(crate) fn from_socket(socket: Socket) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: AsyncFd::new(socket)?,
+        })
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        SocketAddr::decode(self.io.get_ref().local_addr()?)
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        SocketAddr::decode(self.io.get_ref().peer_addr()?)
+    }
+
+    /// The peer's credentials (uid and gid everywhere, pid on Linux).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn peer_cred(&self) -> io::Result<UCred> {
+        self.io.get_ref().peer_cred()
+    }
+
+    /// Shuts down the read, write, or both halves.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Waits until the stream is readable.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await?.retain_ready();
+        Ok(())
+    }
+
+    /// Waits until the stream is writable.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await?.retain_ready();
+        Ok(())
+    }
+
+    /// Reads without waiting: `WouldBlock` if no data is known to be there.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or OS errors unchanged.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |s| s.recv(buf))
+    }
+
+    /// Writes without waiting: `WouldBlock` if there is no room known.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or OS errors unchanged.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, |s| s.send(buf))
+    }
+
+    /// Adopts a std stream (made non-blocking and close-on-exec here).
+    ///
+    /// # Errors
+    ///
+    /// An error outside a runtime, or the OS error.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_socket(Socket::from_owned(OwnedFd::from(stream))?)
+    }
+
+    /// Deregisters and returns a std stream (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// None today; kept fallible like tokio's.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+}
+
+impl_byte_stream!(UnixStream);
+impl_as_fd!(UnixStream);
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.io.as_raw_fd())
+            .finish()
+    }
+}

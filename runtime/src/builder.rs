@@ -1,0 +1,138 @@
+//! `Builder`: configures and builds a [`Runtime`].
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Runtime;
+
+/// Builds a [`Runtime`] with custom settings.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_current_thread()
+///     .thread_name("io")
+///     .max_blocking_threads(16)
+///     .build()?;
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Builder {
+    pub(crate) kind: Kind,
+    pub(crate) worker_threads: Option<usize>,
+    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) thread_stack_size: Option<usize>,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) thread_keep_alive: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+impl Builder {
+    /// A builder for the current-thread flavor: every task runs on the thread that calls
+    /// `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Kind::CurrentThread)
+    }
+
+    /// A builder for the multi-thread flavor (a worker per core by default).
+    ///
+    /// Not available yet: `build` returns `ErrorKind::Unsupported` until the multi-thread
+    /// scheduler lands. Use [`Builder::new_current_thread`].
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Kind::MultiThread)
+    }
+
+    fn new(kind: Kind) -> Builder {
+        Builder {
+            kind,
+            worker_threads: None,
+            thread_name: Arc::new(|| "runtime-worker".to_owned()),
+            thread_stack_size: None,
+            max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the number of worker threads (multi-thread flavor only).
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Names the runtime's threads (workers and blocking threads).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// Names the runtime's threads with a function called for each new thread.
+    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Builder {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Sets the stack size of the runtime's threads.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// The most threads `spawn_blocking` may start (default 512). Jobs beyond that wait.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
+        self.thread_keep_alive = duration;
+        self
+    }
+
+    /// Builds the runtime: opens its poller and waker (both close-on-exec).
+    ///
+    /// # Errors
+    ///
+    /// The OS error from creating the poller or waker (e.g. `EMFILE`), or `Unsupported`
+    /// for the multi-thread flavor, which is not available yet.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        match self.kind {
+            Kind::CurrentThread => Runtime::build_current_thread(self),
+            Kind::MultiThread => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the multi-thread runtime is not available yet; use \
+                 Builder::new_current_thread() or #[runtime::main(flavor = \"current_thread\")]",
+            )),
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_stack_size", &self.thread_stack_size)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
+            .finish_non_exhaustive()
+    }
+}

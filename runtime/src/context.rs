@@ -1,0 +1,117 @@
+//! The thread's runtime context: which runtime is current (for `spawn`, `sleep`,
+//! `AsyncFd::new`, `Handle::current`), and whether this thread is inside `block_on`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use crate::scheduler;
+use crate::{reactor, time};
+
+thread_local! {
+    static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
+    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Restores the previous current handle when dropped.
+#[derive(Debug)]
+pub(crate) struct SetCurrentGuard {
+    previous: Option<scheduler::Handle>,
+}
+
+/// Makes `handle` the current runtime of this thread until the guard drops.
+pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
+    let previous = CURRENT.with(|c| c.replace(Some(handle.clone())));
+    SetCurrentGuard { previous }
+}
+
+impl Drop for SetCurrentGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // During thread teardown the slot may be gone already; then there is nothing to restore.
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// Marks this thread as running a runtime (inside `block_on`) until the guard drops.
+#[derive(Debug)]
+pub(crate) struct EnterRuntimeGuard {
+    _current: SetCurrentGuard,
+}
+
+/// Enters `handle`'s runtime on this thread.
+///
+/// # Panics
+///
+/// If this thread is already inside a runtime: blocking there would stall every task of
+/// that runtime, so it is refused instead of deadlocking.
+pub(crate) fn enter_runtime(handle: &scheduler::Handle) -> EnterRuntimeGuard {
+    let nested = IN_RUNTIME.with(|r| r.replace(true));
+    assert!(
+        !nested,
+        "Cannot start a runtime from within a runtime. `block_on` was called from a thread \
+         that is already running a runtime (inside `block_on` or a task); `.await` the \
+         future instead, or run the blocking part in `spawn_blocking`."
+    );
+    EnterRuntimeGuard {
+        _current: set_current(handle),
+    }
+}
+
+impl Drop for EnterRuntimeGuard {
+    fn drop(&mut self) {
+        let _ = IN_RUNTIME.try_with(|r| r.set(false));
+    }
+}
+
+/// Runs `f` with the current runtime's handle.
+pub(crate) fn with_current<R>(f: impl FnOnce(&scheduler::Handle) -> R) -> Result<R, TryCurrentError> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .map_err(|_| TryCurrentError::ThreadLocalDestroyed)?
+        .ok_or(TryCurrentError::NoContext)
+}
+
+/// The current runtime's handle, or a panic that says how to fix it.
+pub(crate) fn current(what: &str) -> scheduler::Handle {
+    match with_current(Clone::clone) {
+        Ok(handle) => handle,
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// The current reactor, for `AsyncFd::new` (an error, not a panic, outside a runtime).
+pub(crate) fn io_handle() -> io::Result<Arc<reactor::Handle>> {
+    with_current(|h| h.driver().io.clone()).map_err(|e| io::Error::other(format!("AsyncFd: {e}")))
+}
+
+/// The current timer driver, for `sleep` and friends.
+pub(crate) fn time_handle(what: &str) -> Arc<time::Handle> {
+    current(what).driver().time.clone()
+}
+
+/// There is no current runtime; see [`Handle::try_current`](crate::Handle::try_current).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryCurrentError {
+    /// The caller is not inside a runtime.
+    NoContext,
+    /// The thread is being torn down.
+    ThreadLocalDestroyed,
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryCurrentError::NoContext => f.write_str(
+                "there is no runtime here; call this from inside `Runtime::block_on`, a task \
+                 spawned on a runtime, or after `Handle::enter()`, or with `#[runtime::main]`",
+            ),
+            TryCurrentError::ThreadLocalDestroyed => {
+                f.write_str("the runtime context of this thread has been destroyed (thread exit)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TryCurrentError {}

@@ -1,0 +1,102 @@
+//! One descriptor's membership in the reactor: readiness polling and the retry loop that
+//! clears readiness on `WouldBlock`.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use sys::Token;
+
+use super::{Direction, Handle, ReadyEvent, ScheduledIo, WaitReady};
+
+/// A registered descriptor. Deregister it (with the fd) before the fd closes.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    handle: Arc<Handle>,
+    io: Arc<ScheduledIo>,
+    token: Token,
+}
+
+impl Registration {
+    /// Registers `fd` with the reactor behind `handle`, for both directions.
+    pub(crate) fn new(fd: RawFd, handle: Arc<Handle>) -> io::Result<Registration> {
+        let (io, token) = handle.register(fd)?;
+        Ok(Registration { handle, io, token })
+    }
+
+    /// Poll-based readiness for `direction` (one waker slot per direction).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.io.poll_ready(cx, direction)
+    }
+
+    /// Future-based readiness for `direction` (any number of waiters).
+    pub(crate) fn readiness(&self, direction: Direction) -> WaitReady<'_> {
+        self.io.readiness(direction)
+    }
+
+    /// Clears readiness granted by `event` after an operation hit `WouldBlock`.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        self.io.clear_readiness(event);
+    }
+
+    /// Runs `op` when `direction` is ready; on `WouldBlock` clears that readiness and waits
+    /// for the next edge. Any other result (success or error) is returned.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, direction))?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The async form of [`poll_io`](Registration::poll_io), for any number of waiters.
+    pub(crate) async fn async_io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let event = self.readiness(direction).await?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                result => return result,
+            }
+        }
+    }
+
+    /// Runs `op` once if `direction` is ready now; on `WouldBlock` clears that readiness.
+    /// Not ready: `WouldBlock` without calling `op`.
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let Some(event) = self.io.ready_now(direction).transpose()? else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(event);
+                Err(e)
+            }
+            result => result,
+        }
+    }
+
+    /// Removes `fd` from the reactor. Our state goes first, then the poller's entry.
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        self.handle.deregister(fd, self.token)
+    }
+}

@@ -1,0 +1,398 @@
+//! Per-registration readiness and the tasks waiting on it.
+//!
+//! # Protocol
+//!
+//! `readiness` is one atomic word:
+//!
+//! | bits | meaning | written by |
+//! |---|---|---|
+//! | 0..=4 | `sys::Readiness` bits (readable, writable, read/write closed, error) | the driver sets, consumers clear |
+//! | 5 | `SHUTDOWN`: the reactor is gone; every wait fails | the driver, once |
+//! | 16..=31 | the driver tick at which readiness was last set | the driver |
+//!
+//! 1. The driver ORs new readiness in and stamps its current tick, *then* locks `waiters`
+//!    and takes every waker interested in that direction.
+//! 2. A waiter checks readiness, and if none, locks `waiters`, checks again, and only then
+//!    stores its waker. Since the driver sets readiness before taking the lock, one of the
+//!    two checks sees it: no wakeup is lost.
+//! 3. An operation that fails with `WouldBlock` clears the readiness it was granted via
+//!    [`ScheduledIo::clear_readiness`], which compares ticks: if the driver stamped a new
+//!    tick since the readiness was observed, an edge arrived after the failed operation
+//!    and nothing is cleared. Closed bits are final and never cleared.
+//!
+//! Waiters are of two kinds: one slot per direction for poll-based APIs (`poll_read_ready`:
+//! the last poller wins, like tokio), and a slab of waiters for `readable().await` /
+//! `writable().await`, so any number of tasks can wait on one descriptor. The slab keeps
+//! its storage, so a wait allocates nothing once the slab has grown to the peak number of
+//! concurrent waiters (zero allocations for one waiter after the first).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use parking_lot::Mutex;
+use slab::Slab;
+use sys::Readiness;
+
+const READINESS_MASK: usize = 0b1_1111;
+const SHUTDOWN: usize = 1 << 5;
+const TICK_SHIFT: u32 = 16;
+const TICK_MASK: usize = 0xffff << TICK_SHIFT;
+
+/// Which way an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits that let an operation in this direction make progress.
+    pub(crate) fn mask(self) -> Readiness {
+        match self {
+            Direction::Read => Readiness::READABLE | Readiness::READ_CLOSED | Readiness::ERROR,
+            Direction::Write => Readiness::WRITABLE | Readiness::WRITE_CLOSED | Readiness::ERROR,
+        }
+    }
+}
+
+/// Readiness observed at a tick: what a consumer was granted, and may later clear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ReadyEvent {
+    pub(crate) tick: u16,
+    pub(crate) ready: Readiness,
+}
+
+/// The shared state of one registration.
+#[derive(Debug)]
+pub(crate) struct ScheduledIo {
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+#[derive(Debug, Default)]
+struct Waiters {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+    list: Slab<Waiter>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    direction: Direction,
+    /// Taken by the driver when it wakes this waiter.
+    waker: Option<Waker>,
+}
+
+/// Wakers collected under the lock, woken after it is released. Wakes in batches of
+/// `BATCH` so a descriptor with thousands of waiters never allocates.
+struct WakeList {
+    wakers: [Option<Waker>; WakeList::BATCH],
+    len: usize,
+}
+
+impl WakeList {
+    const BATCH: usize = 32;
+
+    fn new() -> WakeList {
+        WakeList {
+            wakers: std::array::from_fn(|_| None),
+            len: 0,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == Self::BATCH
+    }
+
+    fn push(&mut self, waker: Waker) {
+        self.wakers[self.len] = Some(waker);
+        self.len += 1;
+    }
+
+    fn wake_all(&mut self) {
+        for waker in self.wakers[..self.len].iter_mut().filter_map(Option::take) {
+            waker.wake();
+        }
+        self.len = 0;
+    }
+}
+
+impl Default for ScheduledIo {
+    fn default() -> ScheduledIo {
+        ScheduledIo {
+            readiness: AtomicUsize::new(0),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+}
+
+impl ScheduledIo {
+    /// Driver side: ORs `ready` in at `tick`, then wakes the waiters it concerns.
+    pub(crate) fn set_readiness(&self, tick: u16, ready: Readiness) {
+        let stamp = (tick as usize) << TICK_SHIFT;
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |curr| {
+                Some((curr & !TICK_MASK) | stamp | ready.as_u8() as usize)
+            });
+        self.wake(ready);
+    }
+
+    /// Clears what `event` granted, unless a newer tick has arrived since.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        // Closed bits are final: a closed direction never becomes un-closed.
+        let clear = event.ready - (Readiness::READ_CLOSED | Readiness::WRITE_CLOSED);
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |curr| {
+                if tick_of(curr) != event.tick {
+                    return None; // a new edge arrived after the failed operation
+                }
+                Some(curr & !(clear.as_u8() as usize))
+            });
+    }
+
+    /// Marks the registration dead (the reactor shut down) and wakes everyone.
+    pub(crate) fn shutdown(&self) {
+        self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
+        self.wake(Readiness::from_u8(READINESS_MASK as u8));
+    }
+
+    /// The readiness usable in `direction` right now, or the shutdown error.
+    pub(crate) fn ready_now(&self, direction: Direction) -> Option<io::Result<ReadyEvent>> {
+        let curr = self.readiness.load(Ordering::Acquire);
+        if curr & SHUTDOWN != 0 {
+            return Some(Err(gone()));
+        }
+        let ready = Readiness::from_u8((curr & READINESS_MASK) as u8);
+        let ready = Readiness::from_u8(ready.as_u8() & direction.mask().as_u8());
+        (!ready.is_empty()).then_some(Ok(ReadyEvent {
+            tick: tick_of(curr),
+            ready,
+        }))
+    }
+
+    /// Poll-based readiness: one waker slot per direction (the last poller wins).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        if let Some(ready) = self.ready_now(direction) {
+            return Poll::Ready(ready);
+        }
+        let mut waiters = self.waiters.lock();
+        let slot = match direction {
+            Direction::Read => &mut waiters.reader,
+            Direction::Write => &mut waiters.writer,
+        };
+        match slot {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        // Checked again under the lock: see the protocol, step 2.
+        match self.ready_now(direction) {
+            Some(ready) => Poll::Ready(ready),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A future resolving when `direction` is ready; any number may wait at once.
+    pub(crate) fn readiness(&self, direction: Direction) -> WaitReady<'_> {
+        WaitReady {
+            io: self,
+            direction,
+            key: None,
+        }
+    }
+
+    fn wake(&self, ready: Readiness) {
+        let mut list = WakeList::new();
+        let mut waiters = self.waiters.lock();
+        if ready.is_readable() {
+            list.extend_from(waiters.reader.take());
+        }
+        if ready.is_writable() {
+            list.extend_from(waiters.writer.take());
+        }
+        loop {
+            let wanted = |w: &Waiter| match w.direction {
+                Direction::Read => ready.is_readable(),
+                Direction::Write => ready.is_writable(),
+            };
+            for (_, waiter) in waiters.list.iter_mut() {
+                if list.is_full() {
+                    break;
+                }
+                if wanted(waiter) {
+                    list.extend_from(waiter.waker.take());
+                }
+            }
+            if !list.is_full() {
+                break;
+            }
+            // Wake a full batch without holding the lock, then scan again: woken waiters
+            // have no waker left, so they are skipped.
+            drop(waiters);
+            list.wake_all();
+            waiters = self.waiters.lock();
+        }
+        drop(waiters);
+        list.wake_all();
+    }
+}
+
+impl WakeList {
+    fn extend_from(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            self.push(waker);
+        }
+    }
+}
+
+/// The future returned by [`ScheduledIo::readiness`].
+#[derive(Debug)]
+pub(crate) struct WaitReady<'a> {
+    io: &'a ScheduledIo,
+    direction: Direction,
+    /// Our entry in the waiter slab, once we have waited.
+    key: Option<usize>,
+}
+
+impl Future for WaitReady<'_> {
+    type Output = io::Result<ReadyEvent>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if this.key.is_none() {
+            if let Some(ready) = this.io.ready_now(this.direction) {
+                return Poll::Ready(ready);
+            }
+        }
+        let mut waiters = this.io.waiters.lock();
+        // Checked again under the lock: see the protocol, step 2.
+        if let Some(ready) = this.io.ready_now(this.direction) {
+            if let Some(key) = this.key.take() {
+                waiters.list.remove(key);
+            }
+            return Poll::Ready(ready);
+        }
+        match this.key {
+            Some(key) => {
+                let waiter = &mut waiters.list[key];
+                match &waiter.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => waiter.waker = Some(cx.waker().clone()),
+                }
+            }
+            None => {
+                let key = waiters.list.insert(Waiter {
+                    direction: this.direction,
+                    waker: Some(cx.waker().clone()),
+                });
+                this.key = Some(key);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for WaitReady<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.io.waiters.lock().list.remove(key);
+        }
+    }
+}
+
+fn tick_of(word: usize) -> u16 {
+    ((word & TICK_MASK) >> TICK_SHIFT) as u16
+}
+
+pub(crate) fn gone() -> io::Error {
+    io::Error::other("the runtime that owned this I/O resource has shut down")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn clear_after_wouldblock_keeps_an_edge_that_arrived_in_between() {
+        let io = ScheduledIo::default();
+        io.set_readiness(1, Readiness::READABLE);
+        let event = io.ready_now(Direction::Read).unwrap().unwrap();
+        // The operation fails with WouldBlock, but a new edge lands before the clear.
+        io.set_readiness(2, Readiness::READABLE);
+        io.clear_readiness(event);
+        assert!(io.ready_now(Direction::Read).is_some(), "new edge lost");
+        let event = io.ready_now(Direction::Read).unwrap().unwrap();
+        io.clear_readiness(event);
+        assert!(io.ready_now(Direction::Read).is_none());
+    }
+
+    #[test]
+    fn closed_bits_are_never_cleared() {
+        let io = ScheduledIo::default();
+        io.set_readiness(1, Readiness::READABLE | Readiness::READ_CLOSED);
+        let event = io.ready_now(Direction::Read).unwrap().unwrap();
+        io.clear_readiness(event);
+        let left = io.ready_now(Direction::Read).unwrap().unwrap();
+        assert_eq!(left.ready, Readiness::READ_CLOSED);
+    }
+
+    #[test]
+    fn every_concurrent_waiter_of_a_direction_is_woken() {
+        let io = ScheduledIo::default();
+        let (count, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        let mut futures: Vec<_> = (0..100).map(|_| Box::pin(io.readiness(Direction::Read))).collect();
+        let mut writer = Box::pin(io.readiness(Direction::Write));
+        for f in &mut futures {
+            assert!(f.as_mut().poll(&mut cx).is_pending());
+        }
+        assert!(writer.as_mut().poll(&mut cx).is_pending());
+        io.set_readiness(1, Readiness::READABLE);
+        assert_eq!(count.0.load(Ordering::SeqCst), 100, "only readers wake");
+        for f in &mut futures {
+            assert!(f.as_mut().poll(&mut cx).is_ready());
+        }
+        assert!(writer.as_mut().poll(&mut cx).is_pending());
+        drop(futures);
+        drop(writer);
+        assert!(io.waiters.lock().list.is_empty(), "waiters removed on drop");
+    }
+
+    #[test]
+    fn shutdown_fails_every_wait() {
+        let io = ScheduledIo::default();
+        let (count, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = Box::pin(io.readiness(Direction::Write));
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+        io.shutdown();
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(matches!(fut.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+        assert!(matches!(io.poll_ready(&mut cx, Direction::Read), Poll::Ready(Err(_))));
+    }
+}

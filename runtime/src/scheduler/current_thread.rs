@@ -1,0 +1,384 @@
+//! The current-thread scheduler: every task runs on the thread inside `block_on`.
+//!
+//! # Protocol
+//!
+//! - The `Core` (local run queue and driver) belongs to whichever thread is inside
+//!   `block_on`; it sits in `Handle::core` otherwise. While a thread holds it, the thread
+//!   installs `LOCAL`, so a wake on that thread pushes onto the local queue without a lock
+//!   or a syscall.
+//! - A wake on any other thread pushes onto `Shared::inject` and unparks the driver.
+//! - Parking: the core thread moves `park` from `EMPTY` to `PARKED` and re-checks the
+//!   inject queue before blocking in the driver; a remote waker pushes first, then swaps
+//!   `park` to `NOTIFIED` and, only if it saw `PARKED`, writes the reactor waker. Either
+//!   the core sees the pushed task, or the waker sees `PARKED` and interrupts the wait.
+//! - While tasks are ready the loop never blocks, and it polls the driver without blocking
+//!   once every `EVENT_INTERVAL` task polls so I/O and timers are not starved.
+//!
+//! Tasks hold `Arc<Shared>`, which reaches the reactor only through a `Weak`: a `Waker`
+//! that outlives the runtime keeps no descriptor open.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::driver::{self, Driver};
+use crate::reactor;
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
+
+/// Task polls between two non-blocking looks at the driver.
+const EVENT_INTERVAL: u32 = 61;
+/// Task polls between two looks at the inject queue ahead of the local queue.
+const INJECT_INTERVAL: u32 = 31;
+
+const EMPTY: u8 = 0;
+const PARKED: u8 = 1;
+const NOTIFIED: u8 = 2;
+
+type Runnable = Notified<Arc<Shared>>;
+
+/// The scheduler's handle: spawns from any thread, and hands the core to `block_on`.
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) driver: driver::Handle,
+    core: Mutex<Option<Box<Core>>>,
+    core_returned: Condvar,
+}
+
+/// What tasks see of their scheduler.
+pub(crate) struct Shared {
+    owned: OwnedTasks<Arc<Shared>>,
+    inject: Mutex<VecDeque<Runnable>>,
+    inject_len: AtomicUsize,
+    park: AtomicU8,
+    reactor: Weak<reactor::Handle>,
+}
+
+struct Core {
+    queue: VecDeque<Runnable>,
+    driver: Driver,
+    tick: u32,
+}
+
+struct Local {
+    shared: Arc<Shared>,
+    queue: VecDeque<Runnable>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+impl Handle {
+    pub(crate) fn new(driver: Driver, handle: driver::Handle) -> Handle {
+        let shared = Arc::new(Shared {
+            owned: OwnedTasks::new(),
+            inject: Mutex::new(VecDeque::new()),
+            inject_len: AtomicUsize::new(0),
+            park: AtomicU8::new(EMPTY),
+            reactor: Arc::downgrade(&handle.io),
+        });
+        let core = Core {
+            queue: VecDeque::with_capacity(64),
+            driver,
+            tick: 0,
+        };
+        Handle {
+            shared,
+            driver: handle,
+            core: Mutex::new(Some(Box::new(core))),
+            core_returned: Condvar::new(),
+        }
+    }
+
+    /// Spawns a `Send` future from any thread.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.shared.owned.bind(future, self.shared.clone());
+        if let Some(task) = notified {
+            self.shared.schedule(task);
+        }
+        join
+    }
+
+    /// Spawns a `!Send` future; only on the thread running this runtime's `block_on`.
+    pub(crate) fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        assert!(
+            self.shared.is_local_thread(),
+            "spawn_local must be called from inside a current-thread runtime's `block_on` \
+             (or one of its tasks), on the thread running it"
+        );
+        // SAFETY: this thread holds the core (checked above), and the current-thread
+        // scheduler polls tasks only on the thread holding the core. If the core later
+        // moves to another thread, the task layer refuses to poll or drop the future there
+        // (it records its owner thread).
+        let (join, notified) = unsafe { self.shared.owned.bind_local(future, self.shared.clone()) };
+        if let Some(task) = notified {
+            self.shared.schedule(task);
+        }
+        join
+    }
+
+    /// Runs `future` to completion on this thread, running tasks and the driver meanwhile.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let mut core = self.take_core();
+        let output = self.shared.run(&mut core, future);
+        self.return_core(core);
+        output
+    }
+
+    fn take_core(&self) -> Box<Core> {
+        let mut slot = self.core.lock();
+        loop {
+            if let Some(core) = slot.take() {
+                return core;
+            }
+            // Another thread is inside block_on; the core comes back when it leaves.
+            self.core_returned.wait(&mut slot);
+        }
+    }
+
+    fn return_core(&self, core: Box<Core>) {
+        *self.core.lock() = Some(core);
+        self.core_returned.notify_one();
+    }
+
+    /// Drops every task (each future exactly once), then fails I/O and timers. Called by
+    /// `Runtime`'s drop, with the runtime's context entered.
+    pub(crate) fn shutdown(&self) {
+        let Some(mut core) = self.core.lock().take() else {
+            return; // already shut down
+        };
+        install_local(&self.shared, std::mem::take(&mut core.queue));
+        self.shared.owned.close_and_shutdown_all();
+        // Futures dropped above may have woken tasks; those are complete, so the queued
+        // references are just released.
+        loop {
+            let local = with_local_queue(&self.shared, std::mem::take).unwrap_or_default();
+            let injected = std::mem::take(&mut *self.shared.inject.lock());
+            if local.is_empty() && injected.is_empty() {
+                break;
+            }
+            drop(local);
+            drop(injected);
+        }
+        uninstall_local();
+        core.driver.shutdown();
+    }
+}
+
+impl Shared {
+    fn run<F: Future>(self: &Arc<Self>, core: &mut Core, future: F) -> F::Output {
+        install_local(self, std::mem::take(&mut core.queue));
+        let guard = UninstallOnDrop { core };
+        let waker_state = Arc::new(BlockOnWaker {
+            woken: AtomicBool::new(true),
+            shared: Arc::downgrade(self),
+        });
+        let waker = Waker::from(waker_state.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if waker_state.woken.swap(false, Ordering::AcqRel) {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            let core = &mut *guard.core;
+            if self.run_tasks(core) {
+                // The budget ran out with tasks still ready: look at I/O and timers
+                // without blocking, then go on.
+                core.driver.park(Some(std::time::Duration::ZERO));
+            } else if !waker_state.woken.load(Ordering::Acquire) {
+                self.park(core);
+            }
+        }
+    }
+
+    /// Runs up to `EVENT_INTERVAL` tasks; returns whether the budget ran out.
+    fn run_tasks(&self, core: &mut Core) -> bool {
+        for _ in 0..EVENT_INTERVAL {
+            core.tick = core.tick.wrapping_add(1);
+            match self.next_task(core.tick) {
+                Some(task) => task.run(),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    fn next_task(&self, tick: u32) -> Option<Runnable> {
+        if tick % INJECT_INTERVAL == 0 {
+            self.pop_inject().or_else(|| self.pop_local())
+        } else {
+            self.pop_local().or_else(|| self.pop_inject())
+        }
+    }
+
+    fn pop_local(&self) -> Option<Runnable> {
+        with_local_queue(self, VecDeque::pop_front).flatten()
+    }
+
+    fn pop_inject(&self) -> Option<Runnable> {
+        if self.inject_len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut inject = self.inject.lock();
+        let task = inject.pop_front();
+        self.inject_len.store(inject.len(), Ordering::Release);
+        task
+    }
+
+    fn park(&self, core: &mut Core) {
+        if self
+            .park
+            .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // NOTIFIED: something was scheduled since we last looked.
+            self.park.store(EMPTY, Ordering::Release);
+            return;
+        }
+        if self.inject_len.load(Ordering::Acquire) != 0 {
+            self.park.store(EMPTY, Ordering::Release);
+            return;
+        }
+        core.driver.park(None);
+        self.park.store(EMPTY, Ordering::Release);
+    }
+
+    /// Interrupts a parked core from another thread (see the protocol).
+    fn unpark(&self) {
+        if self.park.swap(NOTIFIED, Ordering::AcqRel) == PARKED {
+            if let Some(reactor) = self.reactor.upgrade() {
+                reactor.unpark();
+            }
+        }
+    }
+
+    fn is_local_thread(self: &Arc<Self>) -> bool {
+        with_local_queue(self, |_| ()).is_some()
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Runnable) {
+        let Err(task) = try_push_local(self, task) else {
+            return;
+        };
+        {
+            let mut inject = self.inject.lock();
+            inject.push_back(task);
+            self.inject_len.store(inject.len(), Ordering::Release);
+        }
+        self.unpark();
+    }
+
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned.remove(task)
+    }
+}
+
+/// Runs `f` on the local queue if this thread holds `shared`'s core.
+fn with_local_queue<R>(shared: &Shared, f: impl FnOnce(&mut VecDeque<Runnable>) -> R) -> Option<R> {
+    LOCAL
+        .try_with(|local| {
+            let mut local = local.try_borrow_mut().ok()?;
+            let local = local.as_mut()?;
+            std::ptr::eq(Arc::as_ptr(&local.shared), shared).then(|| f(&mut local.queue))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Pushes `task` onto the local queue if this thread holds `shared`'s core; gives it back
+/// otherwise.
+fn try_push_local(shared: &Shared, task: Runnable) -> Result<(), Runnable> {
+    let mut task = Some(task);
+    with_local_queue(shared, |q| q.push_back(task.take().expect("taken once")));
+    match task {
+        None => Ok(()),
+        Some(task) => Err(task),
+    }
+}
+
+fn install_local(shared: &Arc<Shared>, queue: VecDeque<Runnable>) {
+    LOCAL.with(|local| {
+        let previous = local.borrow_mut().replace(Local {
+            shared: shared.clone(),
+            queue,
+        });
+        debug_assert!(previous.is_none(), "one core per thread");
+    });
+}
+
+fn uninstall_local() -> VecDeque<Runnable> {
+    LOCAL
+        .try_with(|local| local.borrow_mut().take().map(|l| l.queue))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Puts the local queue back into the core when `run` returns or unwinds.
+struct UninstallOnDrop<'a> {
+    core: &'a mut Core,
+}
+
+impl Drop for UninstallOnDrop<'_> {
+    fn drop(&mut self) {
+        self.core.queue = uninstall_local();
+    }
+}
+
+/// The waker of the future passed to `block_on`.
+struct BlockOnWaker {
+    woken: AtomicBool,
+    shared: Weak<Shared>,
+}
+
+impl Wake for BlockOnWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if !shared.is_local_thread() {
+            shared.unpark();
+        }
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("current_thread::Handle")
+            .field("tasks", &self.shared.owned.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("current_thread::Shared")
+            .field("tasks", &self.owned.len())
+            .field("injected", &self.inject_len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}

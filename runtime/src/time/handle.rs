@@ -1,0 +1,112 @@
+//! The timer driver's shared state: the wheel of wakers, and the park deadline.
+//!
+//! # Protocol
+//!
+//! The driver computes its park timeout from [`Handle::next_wake`], which also records the
+//! deadline it will park until, under the wheel lock. A registration from another thread
+//! compares its deadline with that record under the same lock and unparks the driver if it
+//! is earlier. So either the driver saw the new timer when computing its timeout, or the
+//! registering thread sees the driver's park deadline and wakes it: a timer is never
+//! missed. Wakers are woken after the lock is released.
+
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::wheel::{Key, Wheel};
+use crate::reactor;
+
+/// Shared side of the timer driver.
+#[derive(Debug)]
+pub(crate) struct Handle {
+    inner: Mutex<Inner>,
+    /// Time zero of the wheel.
+    origin: Instant,
+    reactor: Arc<reactor::Handle>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    wheel: Wheel<Waker>,
+    /// The wheel time (ns) the driver is parked until; `u64::MAX` when it is not parked
+    /// on a timer, `0` when it is running (and will look at the wheel before parking).
+    parked_until: u64,
+}
+
+impl Handle {
+    pub(crate) fn new(reactor: Arc<reactor::Handle>) -> Handle {
+        Handle {
+            inner: Mutex::new(Inner {
+                wheel: Wheel::new(),
+                parked_until: 0,
+            }),
+            origin: Instant::now(),
+            reactor,
+        }
+    }
+
+    fn to_ns(&self, t: Instant) -> u64 {
+        let since = t.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(since).unwrap_or(u64::MAX)
+    }
+
+    /// Inserts (or updates) the timer in `key` for `deadline`, waking `waker` when it fires.
+    pub(crate) fn register(&self, key: &mut Option<Key>, deadline: Instant, waker: &Waker) {
+        let when = self.to_ns(deadline);
+        let mut inner = self.inner.lock();
+        if let Some(k) = *key {
+            if inner.wheel.deadline(k) == Some(when) {
+                let slot = inner.wheel.get_mut(k).expect("deadline() found the entry");
+                if !slot.will_wake(waker) {
+                    slot.clone_from(waker);
+                }
+                return;
+            }
+            inner.wheel.remove(k);
+        }
+        *key = Some(inner.wheel.insert(when, waker.clone()));
+        let unpark = when < inner.parked_until;
+        drop(inner);
+        if unpark {
+            self.reactor.unpark();
+        }
+    }
+
+    /// Cancels the timer in `key`, if it has not fired. O(1).
+    pub(crate) fn cancel(&self, key: &mut Option<Key>) {
+        if let Some(k) = key.take() {
+            self.inner.lock().wheel.remove(k);
+        }
+    }
+
+    /// How long the driver may park before a timer is due (`None`: no timer), and records
+    /// the park deadline (see the protocol).
+    pub(crate) fn next_wake(&self, now: Instant) -> Option<Duration> {
+        let mut inner = self.inner.lock();
+        let next = inner.wheel.next_wake();
+        inner.parked_until = next.unwrap_or(u64::MAX);
+        next.map(|at| Duration::from_nanos(at.saturating_sub(self.to_ns(now))))
+    }
+
+    /// Fires every timer due at `now`; the driver is running again.
+    pub(crate) fn process(&self, now: Instant, fired: &mut Vec<Waker>) {
+        let now = self.to_ns(now);
+        {
+            let mut inner = self.inner.lock();
+            inner.parked_until = 0;
+            inner.wheel.advance(now, |waker| fired.push(waker));
+        }
+        for waker in fired.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// Drops every timer's waker (runtime shutdown). Sleeps polled later see the runtime gone.
+    pub(crate) fn shutdown(&self) {
+        let mut inner = self.inner.lock();
+        inner.wheel = Wheel::new();
+        inner.parked_until = u64::MAX;
+    }
+}

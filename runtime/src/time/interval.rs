@@ -1,0 +1,130 @@
+//! `Interval`: ticks at a fixed period.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use futures_core::Stream;
+
+use super::{Sleep, sleep_until};
+
+/// Ticks every `period`; the first tick completes immediately (like tokio).
+///
+/// # Panics
+///
+/// If `period` is zero, or outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// # runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut every = runtime::time::interval(Duration::from_millis(1));
+/// every.tick().await; // immediate
+/// every.tick().await; // ~1 ms later
+/// # });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// Ticks every `period`, the first time at `start`.
+///
+/// # Panics
+///
+/// If `period` is zero, or outside a runtime.
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "interval period must be non-zero; use yield_now() to loop without delay"
+    );
+    Interval {
+        delay: sleep_until(start),
+        period,
+        missed_tick_behavior: MissedTickBehavior::Burst,
+    }
+}
+
+/// What an [`Interval`] does when ticks were missed (the task ran late).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks back to back until caught up (tokio's default).
+    #[default]
+    Burst,
+    /// Start the schedule anew one period after the late tick.
+    Delay,
+    /// Skip the missed ticks; the next tick lands on the original schedule.
+    Skip,
+}
+
+/// A stream of ticks; see [`interval`]. Implements `futures_core::Stream<Item = Instant>`.
+#[derive(Debug)]
+pub struct Interval {
+    delay: Sleep,
+    period: Duration,
+    missed_tick_behavior: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns its scheduled instant.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Poll form of [`tick`](Interval::tick).
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        ready!(Pin::new(&mut self.delay).poll(cx));
+        let scheduled = self.delay.deadline();
+        let now = Instant::now();
+        let next = self.next_deadline(scheduled, now);
+        Pin::new(&mut self.delay).reset(next);
+        Poll::Ready(scheduled)
+    }
+
+    fn next_deadline(&self, scheduled: Instant, now: Instant) -> Instant {
+        let on_time = scheduled.checked_add(self.period).unwrap_or_else(super::far_future);
+        if on_time > now {
+            return on_time;
+        }
+        match self.missed_tick_behavior {
+            MissedTickBehavior::Burst => on_time,
+            MissedTickBehavior::Delay => now.checked_add(self.period).unwrap_or_else(super::far_future),
+            MissedTickBehavior::Skip => {
+                let behind = now.duration_since(scheduled).as_nanos();
+                let periods = behind / self.period.as_nanos() + 1;
+                let skip = self.period.saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
+                scheduled.checked_add(skip).unwrap_or_else(super::far_future)
+            }
+        }
+    }
+
+    /// The period between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// How missed ticks are handled.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed_tick_behavior
+    }
+
+    /// Sets how missed ticks are handled.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed_tick_behavior = behavior;
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        let next = super::deadline_after(self.period);
+        Pin::new(&mut self.delay).reset(next);
+    }
+}
+
+impl Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+}

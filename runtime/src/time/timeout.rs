@@ -1,0 +1,107 @@
+//! `Timeout`: a future with a deadline.
+
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::{Sleep, sleep, sleep_until};
+
+/// Runs `future` for at most `duration`: `Ok(output)` if it finishes first, `Err(Elapsed)`
+/// otherwise (the future is dropped with the `Timeout`). The future is polled before the
+/// deadline is checked, so a ready future wins even with a zero duration.
+///
+/// # Panics
+///
+/// Outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::{sleep, timeout};
+/// # runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let slow = timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))).await;
+/// assert!(slow.is_err());
+/// # });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        delay: sleep(duration),
+    }
+}
+
+/// Like [`timeout`], with an absolute deadline.
+///
+/// # Panics
+///
+/// Outside a runtime.
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        delay: sleep_until(deadline),
+    }
+}
+
+/// The future returned by [`timeout`] and [`timeout_at`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Timeout<F> {
+    future: F,
+    delay: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Consumes the timeout, returning the wrapped future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of a pinned
+        // `Timeout` (`into_inner` takes `self` by value, which requires `Unpin` or an
+        // unpinned value), and `Timeout` has no `Drop` impl that could move it. `delay` is
+        // `Unpin` and not pinned structurally.
+        let (future, delay) = unsafe {
+            let this = self.get_unchecked_mut();
+            (Pin::new_unchecked(&mut this.future), &mut this.delay)
+        };
+        if let Poll::Ready(output) = future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(delay).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The deadline of a [`timeout`] passed before its future completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}
