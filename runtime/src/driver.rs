@@ -62,10 +62,3 @@ impl Driver {
         self.time.shutdown();
     }
 }
-
-impl Handle {
-    /// Interrupts a blocked [`Driver::park`] from any thread.
-    pub(crate) fn unpark(&self) {
-        self.io.unpark();
-    }
-}

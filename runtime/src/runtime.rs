@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use crate::blocking::BlockingPool;
+use crate::blocking::{self, BlockingPool, BlockingTasks};
 use crate::builder::Builder;
 use crate::driver::Driver;
 use crate::handle::{EnterGuard, Handle};
@@ -44,11 +44,17 @@ impl Runtime {
 
     pub(crate) fn build_current_thread(builder: &Builder) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
-        let blocking_pool = BlockingPool::new(builder);
+        let blocking_pool = BlockingPool::new(blocking::Config {
+            max_threads: builder.max_blocking_threads,
+            keep_alive: builder.thread_keep_alive,
+            thread_name: builder.thread_name.clone(),
+            stack_size: builder.thread_stack_size,
+            ..blocking::Config::default()
+        });
         let scheduler = current_thread::Handle::new(driver, driver_handle);
         let inner = scheduler::Inner {
             flavor: Flavor::CurrentThread(scheduler),
-            blocking: blocking_pool.spawner().clone(),
+            blocking: BlockingTasks::new(blocking_pool.spawner().clone()),
         };
         let handle = Handle {
             inner: scheduler::Handle {
@@ -117,6 +123,7 @@ impl Runtime {
             self.handle.inner.shutdown();
         }
         self.blocking_pool.shutdown(timeout);
+        self.handle.inner.shutdown_blocking();
     }
 }
 

@@ -1,5 +1,6 @@
 //! Executors. One flavor for now: the current-thread scheduler.
 
+#[allow(unsafe_code, reason = "spawn_local: bind_local's thread contract")]
 pub(crate) mod current_thread;
 
 use std::future::Future;
@@ -18,7 +19,7 @@ pub(crate) struct Handle {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) flavor: Flavor,
-    pub(crate) blocking: blocking::Spawner,
+    pub(crate) blocking: Arc<blocking::BlockingTasks>,
 }
 
 #[derive(Debug)]
@@ -71,5 +72,10 @@ impl Handle {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => h.shutdown(),
         }
+    }
+
+    /// Cancels blocking tasks that never started (after the pool has shut down).
+    pub(crate) fn shutdown_blocking(&self) {
+        self.inner.blocking.shutdown();
     }
 }

@@ -83,6 +83,7 @@ mod harness;
 mod join;
 mod owned;
 mod raw;
+mod spawn;
 mod state;
 mod waker;
 mod yield_now;
@@ -98,6 +99,7 @@ use std::ptr::NonNull;
 use std::thread::{self, ThreadId};
 
 pub use error::JoinError;
+pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use join::JoinHandle;
 pub(crate) use owned::OwnedTasks;
 pub use yield_now::yield_now;

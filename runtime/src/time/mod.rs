@@ -12,6 +12,7 @@
 mod handle;
 mod interval;
 mod sleep;
+#[allow(unsafe_code, reason = "pin projection of the wrapped future")]
 mod timeout;
 pub(crate) mod wheel;
 

@@ -1,0 +1,117 @@
+//! `spawn_blocking`: the closure becomes a task whose single poll runs it on a pool
+//! thread, so its result comes back through an ordinary `JoinHandle`.
+//!
+//! A blocking task is submitted to the pool once, as a [`TaskJob`]. The job meets one of
+//! three fates (the pool's contract): it runs; it comes back because no thread could be
+//! started, and the task completes with that OS error; or the pool drops it unstarted at
+//! shutdown, and the task completes as cancelled.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::{RunJob, Spawner};
+use crate::task::{JoinError, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+
+/// What blocking tasks see of their scheduler: the pool, and the registry that cancels
+/// the tasks still pending at shutdown.
+pub(crate) struct BlockingTasks {
+    owned: OwnedTasks<Arc<BlockingTasks>>,
+    pool: Spawner,
+}
+
+impl BlockingTasks {
+    pub(crate) fn new(pool: Spawner) -> Arc<BlockingTasks> {
+        Arc::new(BlockingTasks {
+            owned: OwnedTasks::new(),
+            pool,
+        })
+    }
+
+    /// Runs `f` on the pool; its result (or panic) comes back through the handle.
+    pub(crate) fn spawn_blocking<F, R>(self: &Arc<Self>, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (join, notified) = self.owned.bind(BlockingTask(Some(f)), self.clone());
+        if let Some(task) = notified {
+            self.submit(task);
+        }
+        join
+    }
+
+    /// Cancels every blocking task that has not started (after the pool shut down).
+    pub(crate) fn shutdown(&self) {
+        self.owned.close_and_shutdown_all();
+    }
+
+    fn submit(&self, task: Notified<Arc<BlockingTasks>>) {
+        if let Err((job, error)) = self.pool.spawn(Box::new(TaskJob(Some(task)))) {
+            job.fail(error);
+        }
+    }
+}
+
+impl Schedule for Arc<BlockingTasks> {
+    fn schedule(&self, task: Notified<Self>) {
+        // A blocking task completes in its first poll, so this runs only for the first
+        // submission; any later call is handled the same way.
+        self.submit(task);
+    }
+
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned.remove(task)
+    }
+}
+
+impl std::fmt::Debug for BlockingTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingTasks")
+            .field("tasks", &self.owned.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pool job that runs one blocking task.
+struct TaskJob(Option<Notified<Arc<BlockingTasks>>>);
+
+impl RunJob for TaskJob {
+    fn run(mut self: Box<Self>) {
+        if let Some(task) = self.0.take() {
+            task.run();
+        }
+    }
+
+    fn fail(mut self: Box<Self>, error: io::Error) {
+        if let Some(task) = self.0.take() {
+            task.cancel_with(JoinError::spawn_failed(error));
+        }
+    }
+}
+
+impl Drop for TaskJob {
+    fn drop(&mut self) {
+        // Dropped unstarted: the pool shut down before a thread took it.
+        if let Some(task) = self.0.take() {
+            task.cancel_with(JoinError::cancelled());
+        }
+    }
+}
+
+/// A future that runs its closure on the first poll.
+struct BlockingTask<F>(Option<F>);
+
+// The closure is moved out, never pinned in place.
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("a blocking task is polled once");
+        Poll::Ready(f())
+    }
+}
