@@ -22,17 +22,26 @@ use super::state::{
 };
 use super::{Notified, Schedule, Task, waker, yield_now};
 
-// The vtable entries. Contract shared by all: `ptr` is the header of a live
-// `Cell<F, S>` with these `F` and `S`, and the caller owns the reference the
-// entry's doc in `raw::Vtable` says it consumes (or holds one across the call).
+// The vtable entries. Each has the same `# Safety` contract: `ptr` is the header
+// of a live `Cell<F, S>` with these `F` and `S`, and the caller owns the
+// reference the entry's doc in `raw::Vtable` says it consumes (or holds one
+// across the call).
 
 /// `Vtable::run`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: vtable contract above.
     unsafe { Harness::<F, S>::from_raw(ptr) }.run();
 }
 
 /// `Vtable::schedule`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: vtable contract: one counted reference becomes the `Notified`, and the
     // caller holds another across this call, so the borrowed scheduler stays
@@ -47,18 +56,30 @@ pub(super) unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>) {
 }
 
 /// `Vtable::cancel_with`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn cancel_with<F: Future, S: Schedule>(ptr: NonNull<Header>, err: JoinError) {
     // SAFETY: vtable contract above.
     unsafe { Harness::<F, S>::from_raw(ptr) }.cancel_with(err);
 }
 
 /// `Vtable::shutdown`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: vtable contract above.
     unsafe { Harness::<F, S>::from_raw(ptr) }.shutdown();
 }
 
 /// `Vtable::try_read_output`; `dst` points to a `Poll<Result<F::Output, JoinError>>`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn try_read_output<F: Future, S: Schedule>(
     ptr: NonNull<Header>,
     dst: NonNull<()>,
@@ -78,12 +99,20 @@ pub(super) unsafe fn try_read_output<F: Future, S: Schedule>(
 }
 
 /// `Vtable::drop_join_handle`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: vtable contract above.
     unsafe { Harness::<F, S>::from_raw(ptr) }.drop_join_handle();
 }
 
 /// `Vtable::dealloc`.
+///
+/// # Safety
+///
+/// The vtable contract above.
 pub(super) unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: vtable contract above; the count is zero.
     unsafe { Harness::<F, S>::from_raw(ptr) }.dealloc();

@@ -1,8 +1,8 @@
 //! Tasks: one allocation per spawned future, a state word, and the handles to it.
 //!
-//! Public: [`JoinHandle`], [`JoinError`], [`yield_now`]. Crate-internal: the
-//! [`Schedule`] trait an executor implements, the [`Task`] / [`Notified`]
-//! references it stores, and the [`OwnedTasks`] registry it spawns through.
+//! Public: [`JoinHandle`], [`JoinError`], [`yield_now()`]. Crate-internal: the
+//! `Schedule` trait an executor implements, the `Task` / `Notified` references it
+//! stores, and the `OwnedTasks` registry it spawns through.
 //!
 //! # Map
 //!
@@ -120,7 +120,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     where
         Self: Sized;
 
-    /// The task's future yielded voluntarily ([`yield_now`]) and asks to run again.
+    /// The task's future yielded voluntarily ([`yield_now()`]) and asks to run again.
     /// Defaults to [`schedule`](Schedule::schedule); an executor may put it behind
     /// other ready tasks instead.
     fn yield_now(&self, task: Notified<Self>)

@@ -344,10 +344,11 @@ impl State {
     /// published one so the handle owns the cell again.
     pub(super) fn unset_join_waker(&self) -> JoinWakerUpdate {
         self.update(|mut s| {
-            debug_assert!(s.is_join_interested() && s.is_join_waker_set());
+            // Checked first: after completing, the runner clears `JOIN_WAKER`.
             if s.is_complete() {
                 return (JoinWakerUpdate::Completed, None);
             }
+            debug_assert!(s.is_join_interested() && s.is_join_waker_set());
             s.0 &= !JOIN_WAKER;
             (JoinWakerUpdate::Done, Some(s))
         })
@@ -356,10 +357,10 @@ impl State {
     /// Called by the `JoinHandle` after it wrote the waker cell: publishes it.
     pub(super) fn set_join_waker(&self) -> JoinWakerUpdate {
         self.update(|mut s| {
-            debug_assert!(s.is_join_interested() && !s.is_join_waker_set());
             if s.is_complete() {
                 return (JoinWakerUpdate::Completed, None);
             }
+            debug_assert!(s.is_join_interested() && !s.is_join_waker_set());
             s.0 |= JOIN_WAKER;
             (JoinWakerUpdate::Done, Some(s))
         })
@@ -747,6 +748,14 @@ mod tests {
         let s = state(COMPLETE | JOIN_INTEREST | JOIN_WAKER, 1);
         assert_eq!(s.unset_join_waker(), JoinWakerUpdate::Completed);
         assert_eq!(bits(&s), (COMPLETE | JOIN_INTEREST | JOIN_WAKER, 1));
+    }
+
+    #[test]
+    fn withdrawing_join_waker_after_runner_cleared_it_reports_completed() {
+        // The handle saw JOIN_WAKER set; the runner then completed and cleared it.
+        let s = state(COMPLETE | JOIN_INTEREST, 2);
+        assert_eq!(s.unset_join_waker(), JoinWakerUpdate::Completed);
+        assert_eq!(bits(&s), (COMPLETE | JOIN_INTEREST, 2));
     }
 
     #[test]
