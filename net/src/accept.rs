@@ -96,5 +96,3 @@ impl Acceptor {
         }
     }
 }
-
-

@@ -51,7 +51,10 @@ pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAd
 }
 
 /// Tries `op` on each address in order: the first success, or the last error.
-pub(crate) async fn each_addr<T, F>(addr: impl ToSocketAddrs, mut op: impl FnMut(SocketAddr) -> F) -> io::Result<T>
+pub(crate) async fn each_addr<T, F>(
+    addr: impl ToSocketAddrs,
+    mut op: impl FnMut(SocketAddr) -> F,
+) -> io::Result<T>
 where
     F: std::future::Future<Output = io::Result<T>>,
 {
@@ -70,11 +73,15 @@ fn parse_host_port(s: &str) -> Addrs {
         return Addrs::Ready(vec![addr]);
     }
     let Some((host, port)) = s.rsplit_once(':') else {
-        return Addrs::Invalid(invalid(format!("invalid socket address {s:?}: expected \"host:port\"")));
+        return Addrs::Invalid(invalid(format!(
+            "invalid socket address {s:?}: expected \"host:port\""
+        )));
     };
     match port.parse::<u16>() {
         Ok(port) => host_port(host, port),
-        Err(_) => Addrs::Invalid(invalid(format!("invalid port {port:?} in socket address {s:?}"))),
+        Err(_) => Addrs::Invalid(invalid(format!(
+            "invalid port {port:?} in socket address {s:?}"
+        ))),
     }
 }
 
@@ -220,7 +227,10 @@ mod tests {
 
     #[test]
     fn slices_keep_their_order() {
-        let list: Vec<SocketAddr> = vec!["127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap()];
+        let list: Vec<SocketAddr> = vec![
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        ];
         assert_eq!(ready(&list.as_slice()), list);
         assert!(ready(&Vec::<SocketAddr>::new()).is_empty());
     }

@@ -32,8 +32,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod addr; // ToSocketAddrs: address forms, resolution on the blocking pool
 mod accept; // accepting with back-off when the process runs out of descriptors
+mod addr; // ToSocketAddrs: address forms, resolution on the blocking pool
 mod stream; // AsyncRead/AsyncWrite shared by the byte streams
 pub mod tcp; // TcpListener, TcpStream, TcpSocket
 mod udp; // UdpSocket, multicast

@@ -9,14 +9,22 @@ use std::task::{Context, Poll};
 use runtime::io::AsyncFd;
 use sys::Socket;
 
-pub(crate) fn poll_read(io: &AsyncFd<Socket>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+pub(crate) fn poll_read(
+    io: &AsyncFd<Socket>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
     io.poll_read_with(cx, |s| s.recv(buf))
 }
 
-pub(crate) fn poll_write(io: &AsyncFd<Socket>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+pub(crate) fn poll_write(
+    io: &AsyncFd<Socket>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }

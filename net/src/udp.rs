@@ -73,7 +73,11 @@ impl UdpSocket {
     ///
     /// `InvalidInput` if `group` is not a multicast address; the OS error from bind or
     /// join (e.g. `ENODEV` when no interface routes multicast).
-    pub fn bind_multicast_v4(group: Ipv4Addr, port: u16, interface: Ipv4Addr) -> io::Result<UdpSocket> {
+    pub fn bind_multicast_v4(
+        group: Ipv4Addr,
+        port: u16,
+        interface: Ipv4Addr,
+    ) -> io::Result<UdpSocket> {
         if !group.is_multicast() {
             return Err(not_multicast(group.into()));
         }
@@ -106,7 +110,10 @@ impl UdpSocket {
     /// `InvalidInput` for a malformed address; the OS error.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let socket = self.io.get_ref();
-        each_addr(addr, |addr| async move { socket.connect(&addr.into()).map(drop) }).await
+        each_addr(addr, |addr| async move {
+            socket.connect(&addr.into()).map(drop)
+        })
+        .await
     }
 
     /// Sends a datagram to the connected peer.
@@ -164,7 +171,8 @@ impl UdpSocket {
     ///
     /// `WouldBlock`, or OS errors unchanged.
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io.try_io(Interest::WRITABLE, |s| s.send_to(buf, &target.into()))
+        self.io
+            .try_io(Interest::WRITABLE, |s| s.send_to(buf, &target.into()))
     }
 
     /// Receives without waiting: `WouldBlock` if no datagram is known to be queued.
@@ -392,4 +400,3 @@ impl fmt::Debug for UdpSocket {
             .finish()
     }
 }
-

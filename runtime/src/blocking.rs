@@ -322,7 +322,8 @@ impl Spawner {
         Ok(())
     }
 
-    /// Threads that will come back to the queue: busy or idle, not exiting.
+    /// Threads that will come back to the queue: busy or idle, not exiting. A thread that
+    /// a timed-out shutdown detached counts until its job returns.
     #[cfg_attr(not(test), expect(dead_code, reason = "introspection for tests"))]
     pub(crate) fn num_threads(&self) -> usize {
         self.shared.state.lock().num_threads
@@ -374,7 +375,7 @@ impl Shared {
     fn serve(&self) {
         let mut state = self.state.lock();
         loop {
-            if let Some(job) = state.queue.pop_front() {
+            if let Some(job) = state.take_job() {
                 MutexGuard::unlocked(&mut state, || run_job(job));
                 continue;
             }
@@ -459,7 +460,10 @@ impl Shared {
                 None => self.exited.wait(&mut state),
             }
         }
-        (mem::take(&mut state.finished), mem::take(&mut state.workers))
+        (
+            mem::take(&mut state.finished),
+            mem::take(&mut state.workers),
+        )
     }
 }
 
@@ -501,10 +505,12 @@ impl State {
 
     /// A waiting worker woke, for whatever reason, and holds the lock again.
     fn transition_from_wait(&mut self, timed_out: bool) -> Wakeup {
-        let wakeup = if self.num_notified > 0 {
+        if self.num_notified > 0 {
+            // Not checked: the invariants hold again once this thread takes a job.
             self.num_notified -= 1;
-            Wakeup::Work
-        } else if self.shutdown {
+            return Wakeup::Work;
+        }
+        let wakeup = if self.shutdown {
             self.num_idle -= 1;
             Wakeup::Exit
         } else if !timed_out {
@@ -520,6 +526,13 @@ impl State {
         };
         self.check();
         wakeup
+    }
+
+    /// A busy worker takes the next job, if any.
+    fn take_job(&mut self) -> Option<Job> {
+        let job = self.queue.pop_front();
+        self.check();
+        job
     }
 
     /// A worker leaves the queue loop for good; the caller saw the queue empty in this

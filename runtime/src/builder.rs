@@ -79,7 +79,10 @@ impl Builder {
     }
 
     /// Names the runtime's threads with a function called for each new thread.
-    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Builder {
+    pub fn thread_name_fn(
+        &mut self,
+        f: impl Fn() -> String + Send + Sync + 'static,
+    ) -> &mut Builder {
         self.thread_name = Arc::new(f);
         self
     }

@@ -66,7 +66,9 @@ impl Drop for EnterRuntimeGuard {
 }
 
 /// Runs `f` with the current runtime's handle.
-pub(crate) fn with_current<R>(f: impl FnOnce(&scheduler::Handle) -> R) -> Result<R, TryCurrentError> {
+pub(crate) fn with_current<R>(
+    f: impl FnOnce(&scheduler::Handle) -> R,
+) -> Result<R, TryCurrentError> {
     CURRENT
         .try_with(|c| c.borrow().as_ref().map(f))
         .map_err(|_| TryCurrentError::ThreadLocalDestroyed)?

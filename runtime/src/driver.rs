@@ -37,7 +37,13 @@ impl Driver {
             time: time.clone(),
             fired: Vec::new(),
         };
-        Ok((driver, Handle { io: io_handle, time }))
+        Ok((
+            driver,
+            Handle {
+                io: io_handle,
+                time,
+            },
+        ))
     }
 
     /// Blocks until I/O readiness, a due timer, an unpark, or `timeout` (`None`: no limit),

@@ -19,18 +19,21 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod blocking; // the blocking thread pool behind spawn_blocking
+mod builder; // Builder
+mod context; // the thread's current runtime
+mod driver; // what a parked scheduler blocks in: reactor + timers
+mod handle; // Handle
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor
 mod reactor; // poller readiness -> task wakers, generation-checked tokens
-pub mod time; // sleep, timeout, interval on a hierarchical wheel (unsafe: Timeout pin projection)
-mod driver; // what a parked scheduler blocks in: reactor + timers
-#[allow(unsafe_code, reason = "task memory: one allocation, a vtable, an atomic state word")]
-pub mod task; // tasks, JoinHandle, spawn, yield_now
-mod blocking; // the blocking thread pool behind spawn_blocking
+mod runtime;
 mod scheduler; // executors: current-thread (unsafe: spawn_local binding)
-mod context; // the thread's current runtime
-mod builder; // Builder
-mod handle; // Handle
-mod runtime; // Runtime
+#[allow(
+    unsafe_code,
+    reason = "task memory: one allocation, a vtable, an atomic state word"
+)]
+pub mod task; // tasks, JoinHandle, spawn, yield_now
+pub mod time; // sleep, timeout, interval on a hierarchical wheel (unsafe: Timeout pin projection) // Runtime
 
 pub use builder::Builder;
 pub use context::TryCurrentError;

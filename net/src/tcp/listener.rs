@@ -178,6 +178,8 @@ impl Stream for Incoming<'_> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let accepted = ready!(this.listener.acceptor.poll_accept(cx, &mut this.sleep));
-        Poll::Ready(Some(accepted.and_then(|(socket, _)| TcpStream::from_socket(socket))))
+        Poll::Ready(Some(
+            accepted.and_then(|(socket, _)| TcpStream::from_socket(socket)),
+        ))
     }
 }

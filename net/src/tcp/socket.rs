@@ -199,6 +199,8 @@ impl AsFd for TcpSocket {
 
 impl fmt::Debug for TcpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpSocket").field("fd", &self.as_raw_fd()).finish()
+        f.debug_struct("TcpSocket")
+            .field("fd", &self.as_raw_fd())
+            .finish()
     }
 }

@@ -211,4 +211,3 @@ impl fmt::Debug for TcpStream {
             .finish()
     }
 }
-

@@ -77,7 +77,10 @@ impl UnixListener {
     /// As [`accept`](UnixListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (socket, addr) = ready!(self.acceptor.poll_accept(cx, &mut None))?;
-        Poll::Ready(Ok((UnixStream::from_socket(socket)?, SocketAddr::decode(addr)?)))
+        Poll::Ready(Ok((
+            UnixStream::from_socket(socket)?,
+            SocketAddr::decode(addr)?,
+        )))
     }
 
     /// A stream of accepted connections, backing off like `accept`.
@@ -153,6 +156,8 @@ impl Stream for Incoming<'_> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let accepted = ready!(this.listener.acceptor.poll_accept(cx, &mut this.sleep));
-        Poll::Ready(Some(accepted.and_then(|(socket, _)| UnixStream::from_socket(socket))))
+        Poll::Ready(Some(
+            accepted.and_then(|(socket, _)| UnixStream::from_socket(socket)),
+        ))
     }
 }

@@ -60,7 +60,9 @@ impl fmt::Debug for SocketAddr {
         match &self.inner {
             UnixAddr::Unnamed => f.write_str("(unnamed)"),
             UnixAddr::Pathname(path) => write!(f, "{path:?} (pathname)"),
-            UnixAddr::Abstract(name) => write!(f, "{:?} (abstract)", name.escape_ascii().to_string()),
+            UnixAddr::Abstract(name) => {
+                write!(f, "{:?} (abstract)", name.escape_ascii().to_string())
+            }
         }
     }
 }

@@ -84,8 +84,11 @@ impl Drop for DropFlag {
     }
 }
 
-/// Opens its gate, then sets its flag, when dropped.
-struct OpenOnDrop(Arc<Gate>, DropFlag);
+/// Opens its gate when dropped, then sets its flag (the field's own drop).
+struct OpenOnDrop(
+    Arc<Gate>,
+    #[expect(dead_code, reason = "held for its Drop")] DropFlag,
+);
 
 impl Drop for OpenOnDrop {
     fn drop(&mut self) {
@@ -331,7 +334,10 @@ fn failed_first_thread_returns_the_job_and_the_os_error() {
     assert_eq!(spawner.queue_depth(), 0);
     REFUSE_THREADS.set(false);
     job.run();
-    assert!(ran.load(Ordering::SeqCst), "the job handed back is the one spawned");
+    assert!(
+        ran.load(Ordering::SeqCst),
+        "the job handed back is the one spawned"
+    );
     let (tx, rx) = mpsc::channel();
     spawn(spawner, move || tx.send(()).unwrap());
     rx.recv_timeout(LIMIT).unwrap();
@@ -351,6 +357,7 @@ fn failed_extra_thread_leaves_the_job_for_a_busy_thread() {
         gate2.wait(LIMIT);
         tx2.send(thread::current().id()).unwrap();
     });
+    wait_until("the first job starts", || spawner.queue_depth() == 0);
     REFUSE_THREADS.set(true);
     let tx2 = tx.clone();
     spawn(spawner, move || tx2.send(thread::current().id()).unwrap());
@@ -370,7 +377,9 @@ fn failed_extra_thread_leaves_the_job_for_a_busy_thread() {
     }
     assert_eq!(spawner.num_threads(), 2, "starting threads works again");
     gate.open();
-    (0..2).for_each(|_| drop(rx.recv_timeout(LIMIT).unwrap()));
+    for _ in 0..2 {
+        rx.recv_timeout(LIMIT).unwrap();
+    }
 }
 
 #[test]
@@ -425,6 +434,8 @@ fn shutdown_joins_every_thread() {
             done.fetch_add(1, Ordering::SeqCst);
         });
     }
+    // Jobs still queued at shutdown are dropped, so wait until each thread took one.
+    wait_until("every job starts", || pool.spawner().queue_depth() == 0);
     pool.shutdown(None);
     assert_eq!(done.load(Ordering::SeqCst), 4);
     let spawner = pool.spawner();
@@ -447,7 +458,10 @@ fn shutdown_drops_queued_jobs_unrun() {
     });
     rx.recv_timeout(LIMIT).unwrap();
 
-    let (ran, dropped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (ran, dropped) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
     let guard = OpenOnDrop(gate, DropFlag(dropped.clone()));
     let ran_b = ran.clone();
     spawn(pool.spawner(), move || {
@@ -501,8 +515,15 @@ fn shutdown_timeout_detaches_a_stuck_thread() {
     });
     rx.recv_timeout(LIMIT).unwrap();
     pool.shutdown(Some(Duration::from_millis(50)));
-    assert!(!finished.load(Ordering::SeqCst), "shutdown waited for the stuck job");
-    assert_eq!(spawner.num_threads(), 1, "the detached thread still runs its job");
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "shutdown waited for the stuck job"
+    );
+    assert_eq!(
+        spawner.num_threads(),
+        1,
+        "the detached thread still runs its job"
+    );
     drop(pool); // A second shutdown, without timeout, does not wait for it either.
     assert!(!finished.load(Ordering::SeqCst));
     gate.open();
@@ -523,7 +544,8 @@ fn shutdown_from_a_pool_thread_does_not_wait_for_itself() {
         drop(pool);
         tx.send(()).unwrap();
     });
-    rx.recv_timeout(LIMIT).expect("shutdown waited for its own thread");
+    rx.recv_timeout(LIMIT)
+        .expect("shutdown waited for its own thread");
     wait_until("the calling thread exits", || spawner.num_threads() == 0);
 }
 

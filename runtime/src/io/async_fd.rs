@@ -63,17 +63,24 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// The inner value.
     pub fn get_ref(&self) -> &T {
-        self.inner.as_ref().expect("inner is present until into_inner")
+        self.inner
+            .as_ref()
+            .expect("inner is present until into_inner")
     }
 
     /// The inner value, mutably.
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.as_mut().expect("inner is present until into_inner")
+        self.inner
+            .as_mut()
+            .expect("inner is present until into_inner")
     }
 
     /// Deregisters the descriptor and returns the inner value.
     pub fn into_inner(mut self) -> T {
-        let inner = self.inner.take().expect("inner is present until into_inner");
+        let inner = self
+            .inner
+            .take()
+            .expect("inner is present until into_inner");
         let _ = self.registration.deregister(inner.as_raw_fd());
         inner
     }
@@ -104,7 +111,10 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// An error if the runtime has shut down.
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
+    pub fn poll_read_ready(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
         let event = ready!(self.registration.poll_ready(cx, Direction::Read))?;
         Poll::Ready(Ok(self.guard(event)))
     }
@@ -115,7 +125,10 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// An error if the runtime has shut down.
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
+    pub fn poll_write_ready(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
         let event = ready!(self.registration.poll_ready(cx, Direction::Write))?;
         Poll::Ready(Ok(self.guard(event)))
     }
@@ -171,7 +184,8 @@ impl<T: AsRawFd> AsyncFd<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let inner = self.get_ref();
-        self.registration.poll_io(cx, Direction::Write, || op(inner))
+        self.registration
+            .poll_io(cx, Direction::Write, || op(inner))
     }
 
     /// Runs `op` once, without waiting, if the reactor has reported the descriptor ready
@@ -183,7 +197,11 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// `WouldBlock` as above, `op`'s error, or an error if the runtime has shut down.
-    pub fn try_io<R>(&self, interest: Interest, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
         let direction = if interest.is_readable() {
             Direction::Read
         } else {
@@ -225,7 +243,9 @@ impl<T: AsRawFd + AsFd> AsFd for AsyncFd<T> {
 
 impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncFd").field("inner", &self.inner).finish()
+        f.debug_struct("AsyncFd")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 

@@ -365,7 +365,9 @@ mod tests {
         let io = ScheduledIo::default();
         let (count, waker) = counter();
         let mut cx = Context::from_waker(&waker);
-        let mut futures: Vec<_> = (0..100).map(|_| Box::pin(io.readiness(Direction::Read))).collect();
+        let mut futures: Vec<_> = (0..100)
+            .map(|_| Box::pin(io.readiness(Direction::Read)))
+            .collect();
         let mut writer = Box::pin(io.readiness(Direction::Write));
         for f in &mut futures {
             assert!(f.as_mut().poll(&mut cx).is_pending());
@@ -393,6 +395,9 @@ mod tests {
         io.shutdown();
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
         assert!(matches!(fut.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
-        assert!(matches!(io.poll_ready(&mut cx, Direction::Read), Poll::Ready(Err(_))));
+        assert!(matches!(
+            io.poll_ready(&mut cx, Direction::Read),
+            Poll::Ready(Err(_))
+        ));
     }
 }

@@ -176,6 +176,7 @@ impl Handle {
             drop(injected);
         }
         uninstall_local();
+        debug_assert!(self.shared.owned.is_empty(), "every task was shut down");
         core.driver.shutdown();
     }
 }

@@ -21,9 +21,15 @@ use super::state::TransitionToNotifiedByRef;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let handle = runtime::spawn(async { 6 * 7 });
 /// assert_eq!(handle.await.unwrap(), 42);
+///
+/// let stuck = runtime::spawn(std::future::pending::<()>());
+/// stuck.abort();
+/// assert!(stuck.await.unwrap_err().is_cancelled());
+/// # });
 /// ```
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,

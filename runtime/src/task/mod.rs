@@ -68,16 +68,6 @@
 //! 9. **Registry slot.** `Header::owned_key` is read and written only under the
 //!    `OwnedTasks` mutex.
 
-#![cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        unused_imports,
-        reason = "the crate-internal API is called by the executors and the blocking pool, \
-                  which land as separate modules; `expect` would break their merge"
-    )
-)]
-
 mod error;
 mod harness;
 mod join;
@@ -99,9 +89,9 @@ use std::ptr::NonNull;
 use std::thread::{self, ThreadId};
 
 pub use error::JoinError;
-pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use join::JoinHandle;
 pub(crate) use owned::OwnedTasks;
+pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;
 
 use raw::Header;

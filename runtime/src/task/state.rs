@@ -48,6 +48,7 @@ const REF_SHIFT: u32 = 6;
 pub(super) const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// All flag bits.
+#[cfg(test)]
 const FLAG_MASK: usize = REF_ONE - 1;
 
 /// A fresh task: three references (the registry's `Task`, the first `Notified`,

@@ -24,13 +24,18 @@ thread_local! {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// runtime::spawn(async {
-///     for chunk in big_job() {
-///         process(chunk);
-///         runtime::task::yield_now().await;
+/// ```
+/// # runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let sum = runtime::spawn(async {
+///     let mut sum = 0u64;
+///     for chunk in (0..1_000u64).collect::<Vec<_>>().chunks(100) {
+///         sum += chunk.iter().sum::<u64>();
+///         runtime::task::yield_now().await; // let other tasks run between chunks
 ///     }
+///     sum
 /// });
+/// assert_eq!(sum.await.unwrap(), 499_500);
+/// # });
 /// ```
 pub async fn yield_now() {
     YieldNow { yielded: false }.await;

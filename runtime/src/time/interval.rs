@@ -83,18 +83,26 @@ impl Interval {
     }
 
     fn next_deadline(&self, scheduled: Instant, now: Instant) -> Instant {
-        let on_time = scheduled.checked_add(self.period).unwrap_or_else(super::far_future);
+        let on_time = scheduled
+            .checked_add(self.period)
+            .unwrap_or_else(super::far_future);
         if on_time > now {
             return on_time;
         }
         match self.missed_tick_behavior {
             MissedTickBehavior::Burst => on_time,
-            MissedTickBehavior::Delay => now.checked_add(self.period).unwrap_or_else(super::far_future),
+            MissedTickBehavior::Delay => now
+                .checked_add(self.period)
+                .unwrap_or_else(super::far_future),
             MissedTickBehavior::Skip => {
                 let behind = now.duration_since(scheduled).as_nanos();
                 let periods = behind / self.period.as_nanos() + 1;
-                let skip = self.period.saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
-                scheduled.checked_add(skip).unwrap_or_else(super::far_future)
+                let skip = self
+                    .period
+                    .saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
+                scheduled
+                    .checked_add(skip)
+                    .unwrap_or_else(super::far_future)
             }
         }
     }

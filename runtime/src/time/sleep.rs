@@ -86,7 +86,8 @@ impl Future for Sleep {
             this.handle.cancel(&mut this.key);
             return Poll::Ready(());
         }
-        this.handle.register(&mut this.key, this.deadline, cx.waker());
+        this.handle
+            .register(&mut this.key, this.deadline, cx.waker());
         Poll::Pending
     }
 }
