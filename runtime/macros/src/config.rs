@@ -5,11 +5,12 @@
 //! were fine still shape the config the function is expanded with. So a typo in `flavor`
 //! does not also lose a `crate = "..."` rename and bury the real error under unresolved paths.
 
-use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Literal, TokenStream};
 use quote::{ToTokens, quote};
-use syn::parse::Parser;
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Meta, MetaNameValue, Path, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, MetaNameValue, Path, Token};
 
 /// Which attribute is expanding; they differ only in the default flavor and in their name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +58,10 @@ pub(crate) struct Config {
 /// found to `errors`.
 pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Config {
     let mut seen = Seen::default();
-    match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
+    let all = |input: ParseStream<'_>| {
+        Punctuated::<Meta, Token![,]>::parse_terminated_with(input, argument)
+    };
+    match all.parse2(args) {
         Ok(metas) => {
             for meta in metas {
                 errors.push(seen.record(meta));
@@ -68,10 +72,25 @@ pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Confi
     seen.resolve(kind, errors)
 }
 
+/// One `name = value` argument, as syn's `Meta` parses it, except that `name =` with no
+/// value is an error at `name =` rather than at the end of the whole attribute.
+fn argument(input: ParseStream<'_>) -> syn::Result<Meta> {
+    let fork = input.fork();
+    if let (Ok(name), Ok(eq)) = (fork.call(Ident::parse_any), fork.parse::<Token![=]>()) {
+        if fork.is_empty() || fork.peek(Token![,]) {
+            let msg = format!("`{name}` needs a value after the `=`");
+            return Err(syn::Error::new_spanned(quote!(#name #eq), msg));
+        }
+    }
+    input.parse()
+}
+
 /// The arguments seen so far, each kept with its tokens so later checks can point at it.
 #[derive(Default)]
 struct Seen {
     flavor: Option<(Flavor, MetaNameValue)>,
+    /// A `flavor` argument was given but rejected: the flavor the user meant is unknown.
+    bad_flavor: bool,
     worker_threads: Option<(Literal, MetaNameValue)>,
     crate_path: Option<Path>,
 }
@@ -87,11 +106,17 @@ impl Seen {
                 return Err(syn::Error::new_spanned(list, msg));
             }
         };
-        let name = arg.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        let name = arg
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         match name.as_str() {
             "flavor" => {
                 once(&self.flavor, &arg)?;
-                self.flavor = Some((flavor(&arg.value)?, arg));
+                let parsed = flavor(&arg.value);
+                self.bad_flavor = parsed.is_err();
+                self.flavor = Some((parsed?, arg));
             }
             "worker_threads" => {
                 once(&self.worker_threads, &arg)?;
@@ -108,20 +133,30 @@ impl Seen {
 
     /// Applies the defaults and the checks that involve more than one argument.
     fn resolve(self, kind: Kind, errors: &mut Errors) -> Config {
-        let flavor = self.flavor.as_ref().map_or(kind.default_flavor(), |(f, _)| *f);
+        let flavor = self
+            .flavor
+            .as_ref()
+            .map_or(kind.default_flavor(), |(f, _)| *f);
         let worker_threads = match self.worker_threads {
-            Some((_, arg)) if flavor == Flavor::CurrentThread => {
+            // Unless the flavor was rejected: the user may well have meant multi_thread.
+            Some((_, arg)) if flavor == Flavor::CurrentThread && !self.bad_flavor => {
                 let explicit = self.flavor.is_some();
-                errors.push(Err(syn::Error::new_spanned(arg, needs_multi(kind, explicit))));
+                let msg = needs_multi(kind, explicit);
+                errors.push(Err(syn::Error::new_spanned(arg, msg)));
                 None
             }
+            Some(_) if flavor == Flavor::CurrentThread => None,
             other => other.map(|(n, _)| n),
         };
         let crate_path = match self.crate_path {
-            Some(path) => generated(path.into_token_stream()),
+            Some(path) => path.into_token_stream(),
             None => quote!(::runtime),
         };
-        Config { flavor, worker_threads, crate_path }
+        Config {
+            flavor,
+            worker_threads,
+            crate_path,
+        }
     }
 }
 
@@ -154,18 +189,26 @@ fn flavor(value: &Expr) -> syn::Result<Flavor> {
 fn worker_threads(value: &Expr) -> syn::Result<Literal> {
     let msg = "`worker_threads` expects an integer literal of at least 1, such as `4`";
     let lit: &LitInt = match value {
-        Expr::Lit(ExprLit { lit: Lit::Int(lit), attrs }) if attrs.is_empty() => lit,
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit),
+            attrs,
+        }) if attrs.is_empty() => lit,
         _ => return Err(syn::Error::new_spanned(value, msg)),
     };
-    match lit.base10_parse::<usize>()? {
-        0 => Err(syn::Error::new(lit.span(), "`worker_threads` must be at least 1")),
-        n => {
-            // Unsuffixed, so a `4u8` the user wrote still meets `worker_threads(usize)`.
-            let mut out = Literal::usize_unsuffixed(n);
-            out.set_span(lit.span());
-            Ok(out)
-        }
+    let too_few = || syn::Error::new_spanned(value, "`worker_threads` must be at least 1");
+    if lit.base10_digits().starts_with('-') {
+        return Err(too_few());
     }
+    let n = lit
+        .base10_parse::<usize>()
+        .map_err(|_| syn::Error::new(lit.span(), "`worker_threads` is too large for a usize"))?;
+    if n == 0 {
+        return Err(too_few());
+    }
+    // Unsuffixed, so a `4u8` the user wrote still meets `worker_threads(usize)`.
+    let mut out = Literal::usize_unsuffixed(n);
+    out.set_span(lit.span());
+    Ok(out)
 }
 
 fn crate_path(value: &Expr) -> syn::Result<Path> {
@@ -179,29 +222,12 @@ fn crate_path(value: &Expr) -> syn::Result<Path> {
     })
 }
 
-/// `tokens` with call-site hygiene at their own locations: reported where the user wrote
-/// them, but known to lints as generated, so `unused_qualifications` does not fire on them.
-fn generated(tokens: TokenStream) -> TokenStream {
-    let at = |span| Span::call_site().located_at(span);
-    tokens
-        .into_iter()
-        .map(|token| match token {
-            TokenTree::Group(group) => {
-                let mut respanned = Group::new(group.delimiter(), generated(group.stream()));
-                respanned.set_span(at(group.span()));
-                TokenTree::Group(respanned)
-            }
-            mut other => {
-                other.set_span(at(other.span()));
-                other
-            }
-        })
-        .collect()
-}
-
 fn string_literal<'a>(value: &'a Expr, msg: &str) -> syn::Result<&'a LitStr> {
     match value {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), attrs }) if attrs.is_empty() => Ok(lit),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit),
+            attrs,
+        }) if attrs.is_empty() => Ok(lit),
         _ => Err(syn::Error::new_spanned(value, msg)),
     }
 }
@@ -269,5 +295,85 @@ impl Errors {
         if let Some(e) = self.0 {
             tokens.extend(e.into_compile_error());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(kind: Kind, args: &str) -> (Config, Vec<String>) {
+        let mut errors = Errors::default();
+        let config = parse(kind, args.parse().unwrap(), &mut errors);
+        let messages = errors
+            .0
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_string())
+            .collect();
+        (config, messages)
+    }
+
+    #[test]
+    fn main_defaults_to_multi_thread_and_runtime() {
+        let (config, errors) = parse_str(Kind::Main, "");
+        assert_eq!(config.flavor, Flavor::MultiThread);
+        assert!(config.worker_threads.is_none());
+        assert_eq!(config.crate_path.to_string(), ":: runtime");
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn test_defaults_to_current_thread() {
+        let (config, errors) = parse_str(Kind::Test, "");
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn every_argument_is_applied() {
+        let args = r#"flavor = "multi_thread", worker_threads = 3u8, crate = "::my::rt""#;
+        let (config, errors) = parse_str(Kind::Test, args);
+        assert_eq!(config.flavor, Flavor::MultiThread);
+        assert_eq!(
+            config.worker_threads.map(|n| n.to_string()).as_deref(),
+            Some("3")
+        );
+        assert_eq!(config.crate_path.to_string(), ":: my :: rt");
+        assert!(errors.is_empty());
+    }
+
+    // What IDEs see when the arguments are wrong: every mistake reported, and the arguments
+    // that were fine still applied, so the body resolves against the renamed crate.
+    #[test]
+    fn mistakes_keep_the_good_arguments() {
+        let args = r#"crate = "my_rt", flavor = "bogus", worker_threads = 2, nope = 1"#;
+        let (config, errors) = parse_str(Kind::Main, args);
+        assert_eq!(config.crate_path.to_string(), "my_rt");
+        assert_eq!(config.flavor, Flavor::MultiThread);
+        assert_eq!(
+            config.worker_threads.map(|n| n.to_string()).as_deref(),
+            Some("2")
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    // A misspelt flavor is one mistake, not also a `worker_threads` conflict with the
+    // default flavor.
+    #[test]
+    fn bad_flavor_is_not_a_worker_threads_conflict() {
+        let args = r#"flavor = "multi-thread", worker_threads = 2"#;
+        let (config, errors) = parse_str(Kind::Test, args);
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        assert!(config.worker_threads.is_none());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn worker_threads_is_dropped_with_current_thread() {
+        let (config, errors) = parse_str(Kind::Test, "worker_threads = 2");
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        assert!(config.worker_threads.is_none());
+        assert_eq!(errors.len(), 1);
     }
 }

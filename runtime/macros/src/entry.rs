@@ -70,7 +70,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 fn check_signature(kind: Kind, sig: &Signature, errors: &mut Errors) {
     if sig.asyncness.is_none() {
         let msg = "the `async` keyword is missing from the function declaration";
-        errors.push(Err(syn::Error::new_spanned(&sig.fn_token, msg)));
+        errors.push(Err(syn::Error::new_spanned(sig.fn_token, msg)));
     }
     if sig.inputs.is_empty() {
         return;
@@ -132,7 +132,14 @@ impl Parse for ItemFn {
         let brace = braced!(content in input);
         let inner_attrs = content.call(Attribute::parse_inner)?;
         let body = content.parse()?;
-        Ok(ItemFn { outer_attrs, vis, sig, brace, inner_attrs, body })
+        Ok(ItemFn {
+            outer_attrs,
+            vis,
+            sig,
+            brace,
+            inner_attrs,
+            body,
+        })
     }
 }
 
@@ -177,7 +184,8 @@ impl ItemFn {
         let at = Span::call_site().located_at(self.brace.span.open());
         let mut tokens = quote_spanned!(at=> async move);
         let body = std::mem::take(&mut self.body);
-        self.brace.surround(&mut tokens, |tokens| tokens.extend(body));
+        self.brace
+            .surround(&mut tokens, |tokens| tokens.extend(body));
         tokens
     }
 
@@ -249,7 +257,10 @@ impl Located {
     fn last_statement(body: &TokenStream) -> Located {
         let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
         let Some((last, before)) = tokens.split_last() else {
-            return Located { start: Span::call_site(), end: Span::call_site() };
+            return Located {
+                start: Span::call_site(),
+                end: Span::call_site(),
+            };
         };
         let is_semi = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ';');
         let first = before.iter().rposition(is_semi).map_or(0, |i| i + 1);

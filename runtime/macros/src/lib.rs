@@ -30,7 +30,7 @@
 //!
 //! # Expansion
 //!
-//! ```ignore
+//! ```text
 //! #[runtime::main(worker_threads = 2)]
 //! async fn main() -> std::io::Result<()> {
 //!     serve().await
@@ -39,20 +39,24 @@
 //!
 //! becomes, roughly:
 //!
-//! ```ignore
+//! ```text
 //! fn main() -> std::io::Result<()> {
 //!     let body = async move { serve().await };
-//!     return ::runtime::Builder::new_multi_thread()
+//!     let mut body = ::core::pin::pin!(body);
+//!     let body: Pin<&mut dyn Future<Output = std::io::Result<()>>> = body.as_mut();
+//!     let runtime = ::runtime::Builder::new_multi_thread()
 //!         .worker_threads(2)
 //!         .build()
-//!         .expect("failed to build the runtime")
-//!         .block_on(body);
+//!         .expect("failed to build the runtime");
+//!     return runtime.block_on(body);
 //! }
 //! ```
 //!
 //! The body keeps its tokens and spans, so `return` and `?` work in it as in any `async fn`
-//! and errors in it point at the code as written. Attributes (doc comments, `#[ignore]`,
-//! `#[should_panic]`), visibility and the return type are kept.
+//! and errors in it point at the code as written; naming the return type as the future's
+//! output lets `?` convert errors into it. Attributes (doc comments, `#[ignore]`,
+//! `#[should_panic]`), visibility and the return type are kept. `#[runtime::test]` also adds
+//! `#[test]`.
 
 mod config;
 mod entry;

@@ -37,12 +37,18 @@ pub struct Builder {
 impl Builder {
     /// A builder for the single-threaded flavor.
     pub fn new_current_thread() -> Builder {
-        Builder { flavor: Flavor::CurrentThread, worker_threads: None }
+        Builder {
+            flavor: Flavor::CurrentThread,
+            worker_threads: None,
+        }
     }
 
     /// A builder for the work-stealing flavor.
     pub fn new_multi_thread() -> Builder {
-        Builder { flavor: Flavor::MultiThread, worker_threads: None }
+        Builder {
+            flavor: Flavor::MultiThread,
+            worker_threads: None,
+        }
     }
 
     /// Records the worker count.
@@ -62,7 +68,10 @@ impl Builder {
     ///
     /// Never; the signature is the real one.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let built = probe::Built { flavor: self.flavor, worker_threads: self.worker_threads };
+        let built = probe::Built {
+            flavor: self.flavor,
+            worker_threads: self.worker_threads,
+        };
         probe::LAST_BUILT.set(Some(built));
         Ok(Runtime { _built: built })
     }
