@@ -39,4 +39,5 @@ pub use builder::Builder;
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
 pub use runtime::Runtime;
+pub use runtime_macros::{main, test};
 pub use task::{spawn, spawn_blocking};
