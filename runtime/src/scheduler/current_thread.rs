@@ -162,7 +162,7 @@ impl Handle {
         let Some(mut core) = self.core.lock().take() else {
             return; // already shut down
         };
-        install_local(&self.shared, std::mem::take(&mut core.queue));
+        let previous = install_local(&self.shared, std::mem::take(&mut core.queue));
         self.shared.owned.close_and_shutdown_all();
         // Futures dropped above may have woken tasks; those are complete, so the queued
         // references are just released.
@@ -175,7 +175,7 @@ impl Handle {
             drop(local);
             drop(injected);
         }
-        uninstall_local();
+        drop(uninstall_local(previous));
         debug_assert!(self.shared.owned.is_empty(), "every task was shut down");
         core.driver.shutdown();
     }
@@ -183,8 +183,8 @@ impl Handle {
 
 impl Shared {
     fn run<F: Future>(self: &Arc<Self>, core: &mut Core, future: F) -> F::Output {
-        install_local(self, std::mem::take(&mut core.queue));
-        let guard = UninstallOnDrop { core };
+        let previous = install_local(self, std::mem::take(&mut core.queue));
+        let guard = UninstallOnDrop { core, previous };
         let waker_state = Arc::new(BlockOnWaker {
             woken: AtomicBool::new(true),
             shared: Arc::downgrade(self),
@@ -316,19 +316,21 @@ fn try_push_local(shared: &Shared, task: Runnable) -> Result<(), Runnable> {
     }
 }
 
-fn install_local(shared: &Arc<Shared>, queue: VecDeque<Runnable>) {
+/// Installs `shared`'s local queue on this thread, returning whatever was installed
+/// before (another runtime's, when one runtime is dropped inside another's task).
+fn install_local(shared: &Arc<Shared>, queue: VecDeque<Runnable>) -> Option<Local> {
     LOCAL.with(|local| {
-        let previous = local.borrow_mut().replace(Local {
+        local.borrow_mut().replace(Local {
             shared: shared.clone(),
             queue,
-        });
-        debug_assert!(previous.is_none(), "one core per thread");
-    });
+        })
+    })
 }
 
-fn uninstall_local() -> VecDeque<Runnable> {
+/// Removes our local queue and puts `previous` back; returns our queue.
+fn uninstall_local(previous: Option<Local>) -> VecDeque<Runnable> {
     LOCAL
-        .try_with(|local| local.borrow_mut().take().map(|l| l.queue))
+        .try_with(|local| std::mem::replace(&mut *local.borrow_mut(), previous).map(|l| l.queue))
         .ok()
         .flatten()
         .unwrap_or_default()
@@ -337,11 +339,12 @@ fn uninstall_local() -> VecDeque<Runnable> {
 /// Puts the local queue back into the core when `run` returns or unwinds.
 struct UninstallOnDrop<'a> {
     core: &'a mut Core,
+    previous: Option<Local>,
 }
 
 impl Drop for UninstallOnDrop<'_> {
     fn drop(&mut self) {
-        self.core.queue = uninstall_local();
+        self.core.queue = uninstall_local(self.previous.take());
     }
 }
 
