@@ -48,21 +48,11 @@ pub(crate) fn poll_close(io: &AsyncFd<Socket>) -> Poll<io::Result<()>> {
     }
 }
 
-/// Implements `AsyncRead` and `AsyncWrite` for `$ty` and `&$ty`, whose `io` field is an
-/// `AsyncFd<Socket>`.
+/// Implements `AsyncRead` and `AsyncWrite` for each listed type (a stream and a reference
+/// to it), whose `io` field is an `AsyncFd<Socket>`.
 macro_rules! impl_byte_stream {
-    ($ty:ty) => {
+    ($($ty:ty),+) => {$(
         impl futures_io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut [u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::stream::poll_read(&self.io, cx, buf)
-            }
-        }
-
-        impl futures_io::AsyncRead for &$ty {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -103,39 +93,7 @@ macro_rules! impl_byte_stream {
                 $crate::stream::poll_close(&self.io)
             }
         }
-
-        impl futures_io::AsyncWrite for &$ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::stream::poll_write(&self.io, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::stream::poll_write_vectored(&self.io, cx, bufs)
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::stream::poll_close(&self.io)
-            }
-        }
-    };
+    )+};
 }
 
 pub(crate) use impl_byte_stream;

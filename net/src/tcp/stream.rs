@@ -199,7 +199,7 @@ impl TcpStream {
     }
 }
 
-impl_byte_stream!(TcpStream);
+impl_byte_stream!(TcpStream, &TcpStream);
 impl_as_fd!(TcpStream);
 
 impl fmt::Debug for TcpStream {

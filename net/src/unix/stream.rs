@@ -163,7 +163,7 @@ impl UnixStream {
     }
 }
 
-impl_byte_stream!(UnixStream);
+impl_byte_stream!(UnixStream, &UnixStream);
 impl_as_fd!(UnixStream);
 
 impl fmt::Debug for UnixStream {
