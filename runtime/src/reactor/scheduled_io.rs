@@ -133,11 +133,9 @@ impl ScheduledIo {
     /// Driver side: ORs `ready` in at `tick`, then wakes the waiters it concerns.
     pub(crate) fn set_readiness(&self, tick: u16, ready: Readiness) {
         let stamp = (tick as usize) << TICK_SHIFT;
-        let _ = self
-            .readiness
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |curr| {
-                Some((curr & !TICK_MASK) | stamp | ready.as_u8() as usize)
-            });
+        update(&self.readiness, |curr| {
+            Some((curr & !TICK_MASK) | stamp | ready.as_u8() as usize)
+        });
         self.wake(ready);
     }
 
@@ -145,14 +143,12 @@ impl ScheduledIo {
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         // Closed bits are final: a closed direction never becomes un-closed.
         let clear = event.ready - (Readiness::READ_CLOSED | Readiness::WRITE_CLOSED);
-        let _ = self
-            .readiness
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |curr| {
-                if tick_of(curr) != event.tick {
-                    return None; // a new edge arrived after the failed operation
-                }
-                Some(curr & !(clear.as_u8() as usize))
-            });
+        update(&self.readiness, |curr| {
+            if tick_of(curr) != event.tick {
+                return None; // a new edge arrived after the failed operation
+            }
+            Some(curr & !(clear.as_u8() as usize))
+        });
     }
 
     /// Marks the registration dead (the reactor shut down) and wakes everyone.
@@ -304,6 +300,17 @@ impl Drop for WaitReady<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key {
             self.io.waiters.lock().list.remove(key);
+        }
+    }
+}
+
+/// Applies `f` to `word` atomically (a compare-exchange loop); `None` leaves it as is.
+fn update(word: &AtomicUsize, mut f: impl FnMut(usize) -> Option<usize>) {
+    let mut curr = word.load(Ordering::Acquire);
+    while let Some(next) = f(curr) {
+        match word.compare_exchange_weak(curr, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(actual) => curr = actual,
         }
     }
 }
