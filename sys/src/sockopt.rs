@@ -73,6 +73,16 @@ use libc::{IPV6_ADD_MEMBERSHIP as IPV6_JOIN, IPV6_DROP_MEMBERSHIP as IPV6_LEAVE}
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 use libc::{IPV6_JOIN_GROUP as IPV6_JOIN, IPV6_LEAVE_GROUP as IPV6_LEAVE};
 
+// Linux (only) delivers a group's datagrams to every socket bound to the port while *any*
+// socket on the host is a member, unless `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` is
+// off on the receiving socket. Joining turns it off, so a socket receives exactly the
+// groups it joined, as on the BSDs, and stops receiving a group it left.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MULTICAST_ALL: Option<(libc::c_int, libc::c_int)> =
+    Some((libc::IP_MULTICAST_ALL, libc::IPV6_MULTICAST_ALL));
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const MULTICAST_ALL: Option<(libc::c_int, libc::c_int)> = None;
+
 impl Socket {
     /// Applies the reuse options of `role` (see the module table). Call before `bind`.
     ///
@@ -309,12 +319,16 @@ impl Socket {
     }
 
     /// Joins IPv4 multicast `group` on the interface with address `interface`
-    /// (`UNSPECIFIED`: the kernel picks by route).
+    /// (`UNSPECIFIED`: the kernel picks by route). From then on the socket receives only
+    /// the groups it joined (on Linux, `IP_MULTICAST_ALL` is turned off).
     ///
     /// # Errors
     ///
     /// The OS error from `setsockopt`, e.g. `ENODEV` with no multicast route.
     pub fn join_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        if let Some((all_v4, _)) = MULTICAST_ALL {
+            self.set_bool(libc::IPPROTO_IP, all_v4, false)?;
+        }
         self.set(
             libc::IPPROTO_IP,
             libc::IP_ADD_MEMBERSHIP,
@@ -335,12 +349,22 @@ impl Socket {
         )
     }
 
-    /// Joins IPv6 multicast `group` on the interface with index `interface` (0: any).
+    /// Joins IPv6 multicast `group` on the interface with index `interface` (0: any). From
+    /// then on the socket receives only the groups it joined (on Linux 4.20 and later,
+    /// `IPV6_MULTICAST_ALL` is turned off).
     ///
     /// # Errors
     ///
     /// The OS error from `setsockopt`.
     pub fn join_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
+        if let Some((_, all_v6)) = MULTICAST_ALL {
+            match self.set_bool(libc::IPPROTO_IPV6, all_v6, false) {
+                // Kernels before 4.20 lack IPV6_MULTICAST_ALL and cannot filter: keep their
+                // behaviour rather than fail the join.
+                Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {}
+                result => result?,
+            }
+        }
         self.set(libc::IPPROTO_IPV6, IPV6_JOIN, ipv6_mreq(group, interface))
     }
 
