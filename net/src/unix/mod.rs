@@ -27,6 +27,13 @@ pub struct SocketAddr {
 
 impl SocketAddr {
     pub(crate) fn decode(addr: sys::SockAddr) -> std::io::Result<SocketAddr> {
+        // A datagram from an unbound sender comes with no address at all (length 0, not
+        // even a family): that sender is unnamed.
+        if addr.is_empty() {
+            return Ok(SocketAddr {
+                inner: UnixAddr::Unnamed,
+            });
+        }
         let inner = addr.as_unix().ok_or_else(|| {
             std::io::Error::other(format!("expected a Unix socket address, got {addr:?}"))
         })?;
