@@ -37,8 +37,14 @@ pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAd
         Addrs::Ready(addrs) => addrs,
         Addrs::Invalid(e) => return Err(e),
         Addrs::Lookup(host, port) => {
+            // Outside a runtime there is no blocking pool: an error, like any I/O type
+            // created there, not the panic of `runtime::spawn_blocking`.
+            let handle = runtime::Handle::try_current()
+                .map_err(|e| io::Error::other(format!("resolving {host:?}: {e}")))?;
             let lookup = move || std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port));
-            runtime::spawn_blocking(move || lookup().map(Iterator::collect::<Vec<_>>)).await??
+            handle
+                .spawn_blocking(move || lookup().map(Iterator::collect::<Vec<_>>))
+                .await??
         }
     };
     if addrs.is_empty() {
