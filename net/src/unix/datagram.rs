@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use runtime::io::AsyncFd;
-use sys::{Domain, SockAddr, Socket, Type};
+use sys::{Domain, SockAddr, Socket, Type, UnixAddr};
 
 use super::SocketAddr;
 use crate::stream::impl_as_fd;
@@ -42,7 +42,12 @@ impl UnixDatagram {
         let addr = SockAddr::unix(path.as_ref())?;
         let socket = Socket::new(Domain::Unix, Type::Datagram)?;
         socket.bind(&addr)?;
-        UnixDatagram::from_socket(socket)
+        // From here on the socket file is ours: remove it if we cannot finish.
+        UnixDatagram::from_socket(socket).inspect_err(|_| {
+            if let Some(UnixAddr::Pathname(path)) = addr.as_unix() {
+                let _ = std::fs::remove_file(path);
+            }
+        })
     }
 
     /// A socket bound to no address.
