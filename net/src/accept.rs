@@ -32,6 +32,9 @@ pub(crate) const BACKLOG: i32 = 1024;
 pub(crate) struct Acceptor {
     pub(crate) io: AsyncFd<Socket>,
     backoff: Mutex<Backoff>,
+    /// The back-off timer of [`poll_accept_shared`](Acceptor::poll_accept_shared) callers,
+    /// which have no place of their own to keep one.
+    poll_sleep: Mutex<Option<Pin<Box<Sleep>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -47,6 +50,7 @@ impl Acceptor {
         Ok(Acceptor {
             io: AsyncFd::new(socket)?,
             backoff: Mutex::default(),
+            poll_sleep: Mutex::default(),
         })
     }
 
@@ -76,6 +80,17 @@ impl Acceptor {
         let result = ready!(self.io.poll_read_with(cx, Socket::accept));
         self.record(&result);
         Poll::Ready(result)
+    }
+
+    /// [`poll_accept`](Acceptor::poll_accept) with the timer kept in the acceptor, for
+    /// the listeners' own `poll_accept`. A timer dropped while pending would never wake the
+    /// task. Like `AsyncFd`'s poll methods, it wakes the last task that polled.
+    pub(crate) fn poll_accept_shared(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Socket, SockAddr)>> {
+        let mut sleep = self.poll_sleep.lock().unwrap_or_else(|e| e.into_inner());
+        self.poll_accept(cx, &mut sleep)
     }
 
     fn backoff_until(&self) -> Option<Instant> {

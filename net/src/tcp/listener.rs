@@ -78,14 +78,14 @@ impl TcpListener {
         Ok((TcpStream::from_socket(socket)?, inet(addr)?))
     }
 
-    /// Poll form of [`accept`](TcpListener::accept) (without back-off; use
-    /// [`incoming`](TcpListener::incoming) for a stream with back-off).
+    /// Poll form of [`accept`](TcpListener::accept), with the same back-off; its timer wakes
+    /// the last task that polled (use [`incoming`](TcpListener::incoming) per task).
     ///
     /// # Errors
     ///
     /// As [`accept`](TcpListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (socket, addr) = ready!(self.acceptor.poll_accept(cx, &mut None))?;
+        let (socket, addr) = ready!(self.acceptor.poll_accept_shared(cx))?;
         Poll::Ready(Ok((TcpStream::from_socket(socket)?, inet(addr)?)))
     }
 

@@ -69,14 +69,14 @@ impl UnixListener {
         Ok((UnixStream::from_socket(socket)?, SocketAddr::decode(addr)?))
     }
 
-    /// Poll form of [`accept`](UnixListener::accept) (without back-off; see
-    /// [`incoming`](UnixListener::incoming)).
+    /// Poll form of [`accept`](UnixListener::accept), with the same back-off; its timer
+    /// wakes the last task that polled (see [`incoming`](UnixListener::incoming)).
     ///
     /// # Errors
     ///
     /// As [`accept`](UnixListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (socket, addr) = ready!(self.acceptor.poll_accept(cx, &mut None))?;
+        let (socket, addr) = ready!(self.acceptor.poll_accept_shared(cx))?;
         Poll::Ready(Ok((
             UnixStream::from_socket(socket)?,
             SocketAddr::decode(addr)?,
