@@ -234,7 +234,7 @@ pub(crate) fn wait_deadline(
 /// Rounds a wait timeout up to whole milliseconds for interfaces that only take those,
 /// saturating at `c_int::MAX`: a sub-millisecond wait becomes 1 ms, never 0 (a busy spin).
 #[cfg_attr(
-    not(any(target_os = "linux", target_os = "android")),
+    not(any(test, target_os = "linux", target_os = "android")),
     expect(dead_code, reason = "only epoll_wait takes milliseconds")
 )]
 pub(crate) fn timeout_ms_round_up(timeout: std::time::Duration) -> libc::c_int {
