@@ -4,11 +4,15 @@
 
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use runtime::io::AsyncFd;
 use sys::Socket;
 
+/// Reads once readable. A short read (fewer bytes than asked) means the socket's receive
+/// queue was empty at that moment, so readiness is cleared right away: the next read
+/// waits for a new edge instead of paying a `recv` that returns `EAGAIN`. Data that arrives
+/// after the read raises a new edge (the registration is edge-triggered), so none is missed.
 pub(crate) fn poll_read(
     io: &AsyncFd<Socket>,
     cx: &mut Context<'_>,
@@ -17,9 +21,19 @@ pub(crate) fn poll_read(
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_read_with(cx, |s| s.recv(buf))
+    loop {
+        let mut guard = ready!(io.poll_read_ready(cx))?;
+        if let Ok(result) = guard.try_io(|io| io.get_ref().recv(buf)) {
+            if matches!(result, Ok(n) if n > 0 && n < buf.len()) {
+                guard.clear_ready();
+            }
+            return Poll::Ready(result);
+        }
+    }
 }
 
+/// Writes once writable; a short write means the send buffer is full, so readiness is
+/// cleared right away (see [`poll_read`]).
 pub(crate) fn poll_write(
     io: &AsyncFd<Socket>,
     cx: &mut Context<'_>,
@@ -28,7 +42,24 @@ pub(crate) fn poll_write(
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_write_with(cx, |s| s.send(buf))
+    poll_write_op(io, cx, buf.len(), |s| s.send(buf))
+}
+
+fn poll_write_op(
+    io: &AsyncFd<Socket>,
+    cx: &mut Context<'_>,
+    len: usize,
+    mut op: impl FnMut(&Socket) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        let mut guard = ready!(io.poll_write_ready(cx))?;
+        if let Ok(result) = guard.try_io(|io| op(io.get_ref())) {
+            if matches!(result, Ok(n) if n > 0 && n < len) {
+                guard.clear_ready();
+            }
+            return Poll::Ready(result);
+        }
+    }
 }
 
 pub(crate) fn poll_write_vectored(
@@ -36,7 +67,13 @@ pub(crate) fn poll_write_vectored(
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
-    io.poll_write_with(cx, |s| s.send_vectored(bufs))
+    // Only the slices one call can take count: a write of all of them is not short.
+    let len = bufs
+        .iter()
+        .take(sys::socket::MAX_IOV)
+        .map(|b| b.len())
+        .sum();
+    poll_write_op(io, cx, len, |s| s.send_vectored(bufs))
 }
 
 /// `poll_close` shuts the write side down, so the peer reads end-of-stream.

@@ -336,9 +336,9 @@ pub fn is_resource_exhaustion(e: &io::Error) -> bool {
     )
 }
 
-/// Most iovecs one `sendmsg` takes (POSIX's minimum `IOV_MAX`); extra buffers wait for the
-/// next call, as a short write.
-const MAX_IOV: usize = 1024;
+/// Most iovecs one [`Socket::send_vectored`] passes to `sendmsg` (POSIX's minimum
+/// `IOV_MAX`); extra buffers wait for the next call, as a short write.
+pub const MAX_IOV: usize = 1024;
 
 /// Retries `f` while it fails with `EINTR`.
 fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
