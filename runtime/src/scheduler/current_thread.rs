@@ -137,10 +137,12 @@ impl Handle {
 
     /// Runs `future` to completion on this thread, running tasks and the driver meanwhile.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let mut core = self.take_core();
-        let output = self.shared.run(&mut core, future);
-        self.return_core(core);
-        output
+        let mut guard = ReturnCore {
+            handle: self,
+            core: Some(self.take_core()),
+        };
+        let core = guard.core.as_mut().expect("present until the guard drops");
+        self.shared.run(core, future)
     }
 
     fn take_core(&self) -> Box<Core> {
@@ -372,6 +374,21 @@ struct UninstallOnDrop<'a> {
 impl Drop for UninstallOnDrop<'_> {
     fn drop(&mut self) {
         self.core.queue = uninstall_local(self.previous.take());
+    }
+}
+
+/// Hands the core back when `block_on` returns or unwinds (a panicking future), so the
+/// runtime stays usable and its drop can still shut the tasks down.
+struct ReturnCore<'a> {
+    handle: &'a Handle,
+    core: Option<Box<Core>>,
+}
+
+impl Drop for ReturnCore<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.take() {
+            self.handle.return_core(core);
+        }
     }
 }
 
