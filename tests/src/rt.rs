@@ -289,6 +289,20 @@ impl WakerSlot {
     }
 }
 
+/// A waker that unparks the current thread: with `thread::park`, a minimal executor for
+/// polling runtime futures from a foreign thread.
+pub fn thread_waker() -> Waker {
+    Waker::from(Arc::new(ThreadWaker(thread::current())))
+}
+
+struct ThreadWaker(thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
 /// Wraps `future` so `probe` counts one when the future first returns `Pending`: from then
 /// on it is registered wherever it waits (a waiter list, a timer), not merely spawned.
 pub fn count_when_pending<F: Future>(

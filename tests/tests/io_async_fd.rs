@@ -3,6 +3,7 @@
 //! guard, deregistration on drop, and life outside (or after) a runtime.
 
 use std::fs::File;
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -15,7 +16,7 @@ use futures_util::future::{Either, select};
 use runtime::io::{AsyncFd, Interest};
 use runtime::task::{JoinHandle, yield_now};
 use runtime::time::{sleep, timeout};
-use tests::rt::{count_when_pending, pipe};
+use tests::rt::{count_when_pending, pipe, thread_waker};
 use tests::{rt_test, soak};
 
 /// A connected pair: the first end registered, the second a plain blocking socket.
@@ -344,6 +345,34 @@ rt_test! {
         let mut buf = [0u8; 5];
         let n = fd.read_with(|mut s| s.read(&mut buf)).await.unwrap();
         assert_eq!(&buf[..n], b"again");
+    }
+
+    // Proves that a readiness wait pending on a foreign thread when the runtime drops is
+    // woken by the drop and fails with an error, rather than waiting forever.
+    // Steps: a std thread polls readable() of a registered socket with a thread-unparking
+    // waker and parks; once it is registered, the runtime is dropped; the thread must
+    // wake and see the error.
+    fn readiness_wait_on_a_foreign_thread_fails_when_the_runtime_drops(flavor) {
+        let rt = flavor.build();
+        let (fd, _peer) = rt.block_on(async { registered_pair() });
+        let (registered_tx, registered) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let waker = thread_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            let mut wait = Box::pin(fd.readable());
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+            registered_tx.send(()).unwrap();
+            loop {
+                if let std::task::Poll::Ready(result) = wait.as_mut().poll(&mut cx) {
+                    return result.map(|_| ()).unwrap_err().to_string();
+                }
+                std::thread::park();
+            }
+        });
+        registered.recv().unwrap();
+        drop(rt);
+        let message = waiter.join().unwrap();
+        assert!(message.contains("shut down"), "{message}");
     }
 
     // Proves that an AsyncFd outliving its runtime fails its waits with an error saying

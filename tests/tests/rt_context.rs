@@ -145,6 +145,19 @@ rt_test! {
     }
 }
 
+// Proves that Handle::block_on on a runtime that has been dropped panics with a message
+// saying so, instead of waiting forever for a scheduler that will never come back.
+#[test]
+fn handle_block_on_after_runtime_drop_panics_instead_of_hanging() {
+    with_hang_guard(|| {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let handle = rt.handle().clone();
+        drop(rt);
+        let message = expect_panic(|| handle.block_on(async { 1 }));
+        assert!(message.contains("shut down"), "{message}");
+    });
+}
+
 // Proves that the multi-thread builder, not available yet, says so with an error rather
 // than a panic or a silently different runtime. When it lands, this test fails on purpose:
 // delete it and enable the multi_thread arm of `tests::rt_test!`.

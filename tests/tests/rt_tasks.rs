@@ -199,6 +199,40 @@ rt_test! {
         assert_eq!(spawned.await.unwrap(), 42);
     }
 
+    // Proves that tasks that are always ready do not starve timers, I/O or tasks spawned
+    // from other threads: with two tasks yielding in a loop forever, a sleep still fires,
+    // a socket still becomes readable, and a task spawned through a Handle still runs.
+    async fn busy_tasks_do_not_starve_timers_io_or_remote_spawns() {
+        let spinners: Vec<JoinHandle<()>> = (0..2)
+            .map(|_| {
+                runtime::spawn(async {
+                    loop {
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        sleep(Duration::from_millis(10)).await;
+
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let fd = runtime::io::AsyncFd::new(ours).unwrap();
+        let writer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            std::io::Write::write_all(&mut theirs, b"!").unwrap();
+            theirs
+        });
+        assert!(fd.readable().await.unwrap().ready().is_readable());
+
+        let handle = Handle::current();
+        let remote = thread::spawn(move || handle.spawn(async { 7 })).join().unwrap();
+        assert_eq!(remote.await.unwrap(), 7);
+        for spinner in spinners {
+            spinner.abort();
+        }
+        drop(writer.join().unwrap());
+    }
+
     // Proves that yield_now lets other tasks run: two tasks advance in lock step, each
     // waiting (by yielding) for the other to catch up, which only finishes if a yield
     // hands the thread to the other task.
@@ -380,6 +414,104 @@ rt_test! {
                 assert_eq!(handle.await.unwrap(), i);
             }
         });
+    }
+
+    // Proves that dropping the runtime while another thread is inside block_on (through
+    // a Handle) waits for that block_on to return, then drops every task, instead of
+    // skipping the shutdown and leaking the tasks.
+    // Steps: a task parks forever; a std thread enters handle.block_on, signals, sleeps
+    // 50 ms inside it; once signalled, this thread drops the runtime; right after the
+    // drop the parked task's future must have been dropped.
+    fn runtime_drop_waits_for_a_block_on_on_another_thread(flavor) {
+        let rt = flavor.build();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        }));
+        let handle = rt.handle().clone();
+        let (inside_tx, inside) = std::sync::mpsc::channel();
+        let other = thread::spawn(move || {
+            handle.block_on(async {
+                inside_tx.send(()).unwrap();
+                sleep(Duration::from_millis(50)).await;
+            });
+        });
+        inside.recv().unwrap();
+        drop(rt);
+        assert_eq!(drops.count(), 1, "the runtime's tasks were not dropped with it");
+        other.join().unwrap();
+    }
+
+    // Proves that a task of one runtime can be joined from another runtime's block_on on
+    // another thread: the task's completion wakes the other runtime's parked thread.
+    // Steps: runtime A is driven by a std thread (block_on until told to stop); runtime
+    // B's block_on spawns a task on A through its Handle and awaits the JoinHandle.
+    fn join_across_runtimes_wakes_the_joining_runtime(flavor) {
+        let a = flavor.build();
+        let a_handle = a.handle().clone();
+        let (stop, stopped) = oneshot::<()>();
+        let driver = thread::spawn(move || a.block_on(stopped));
+        let b = flavor.build();
+        let value = b.block_on(async move {
+            let task = a_handle.spawn(async {
+                sleep(Duration::from_millis(10)).await;
+                thread::current().id()
+            });
+            task.await.unwrap()
+        });
+        assert_eq!(value, driver.thread().id(), "the task ran on runtime A's thread");
+        stop.send(());
+        driver.join().unwrap();
+    }
+
+    // Proves that a panic in the block_on future leaves the runtime whole: the panic
+    // reaches the caller, a later block_on runs (and finishes a task spawned before the
+    // panic), and dropping the runtime drops its parked tasks and returns.
+    fn panic_in_block_on_leaves_the_runtime_usable_and_droppable(flavor) {
+        let rt = flavor.build();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        }));
+        let (tx, rx) = oneshot::<u8>();
+        let survivor = rt.spawn(async move { rx.await.unwrap() + 1 });
+        let message = tests::rt::expect_panic(|| rt.block_on(async { panic!("in block_on") }));
+        assert_eq!(message, "in block_on");
+        tx.send(1);
+        assert_eq!(rt.block_on(survivor).unwrap(), 2);
+        drop(rt);
+        assert_eq!(drops.count(), 1, "the parked task was not dropped with the runtime");
+    }
+
+    // Proves that a runtime dropped by one of its own tasks (which owns the Runtime)
+    // does not deadlock waiting for the scheduler that is running that very task.
+    fn runtime_dropped_by_its_own_task_does_not_deadlock(flavor) {
+        let rt = flavor.build();
+        let handle = rt.handle().clone();
+        let dropper = handle.spawn(async move { drop(rt) });
+        handle.block_on(dropper).unwrap();
+    }
+
+    // Proves that two threads calling block_on on one runtime take turns: the second
+    // waits until the first returns, then runs, and both futures complete.
+    fn block_on_from_two_threads_takes_turns(flavor) {
+        let rt = flavor.build();
+        let handle = rt.handle().clone();
+        let (inside_tx, inside) = std::sync::mpsc::channel();
+        let other = thread::spawn(move || {
+            handle.block_on(async {
+                inside_tx.send(()).unwrap();
+                sleep(Duration::from_millis(20)).await;
+                runtime::spawn(async { 1 }).await.unwrap()
+            })
+        });
+        inside.recv().unwrap();
+        let mine = rt.block_on(async { runtime::spawn(async { 2 }).await.unwrap() });
+        assert_eq!(other.join().unwrap() + mine, 3);
     }
 
     // Proves that tasks spawned before a block_on keep running across block_on calls:

@@ -4,7 +4,7 @@
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Poll, Wake, Waker};
+use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use futures_util::future::{Either, select};
 use runtime::Handle;
 use runtime::task::JoinHandle;
 use runtime::time::{sleep, sleep_until, timeout};
-use tests::rt::{Lcg, oneshot, poll_once};
+use tests::rt::{Lcg, expect_panic, oneshot, poll_once, thread_waker};
 use tests::rt_test;
 
 const TWENTY_YEARS: Duration = Duration::from_secs(20 * 365 * 24 * 60 * 60);
@@ -139,7 +139,7 @@ rt_test! {
         let (tx, rx) = oneshot::<()>();
         let foreign = thread::spawn(move || {
             let _guard = handle.enter();
-            let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+            let waker = thread_waker();
             let mut cx = std::task::Context::from_waker(&waker);
             thread::sleep(Duration::from_millis(20)); // let the runtime park first
             let mut timer = sleep(Duration::from_millis(20));
@@ -156,11 +156,59 @@ rt_test! {
     }
 }
 
-/// Wakes a parked std thread.
-struct ThreadWaker(thread::Thread);
+rt_test! {
+    // Proves that a sleep polled after its runtime was dropped panics with a message
+    // saying so, instead of registering with a timer wheel nobody drives (a silent hang).
+    fn sleep_polled_after_its_runtime_dropped_panics_instead_of_hanging(flavor) {
+        let rt = flavor.build();
+        let mut timer = {
+            let _guard = rt.enter();
+            sleep(Duration::from_millis(10))
+        };
+        drop(rt);
+        let message = expect_panic(|| poll_once(&mut timer));
+        assert!(message.contains("shut down"), "{message}");
+        // An elapsed deadline needs no timer: it still completes.
+        let rt = flavor.build();
+        let past = Instant::now();
+        let mut done = {
+            let _guard = rt.enter();
+            sleep_until(past)
+        };
+        drop(rt);
+        assert_eq!(poll_once(&mut done), Poll::Ready(()));
+    }
 
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
+    // Proves that a sleep pending on a foreign thread when its runtime drops is woken by
+    // the drop (its next poll then panics with a message), rather than left waiting
+    // forever for a wakeup that the dropped timer wheel can no longer send.
+    // Steps: a std thread enters the runtime, polls a far sleep with a thread-unparking
+    // waker and parks; once it is registered, the runtime is dropped; the thread must
+    // wake and report the panic of its next poll.
+    fn sleep_pending_on_a_foreign_thread_is_woken_when_its_runtime_drops(flavor) {
+        let rt = flavor.build();
+        let handle = rt.handle().clone();
+        let (registered_tx, registered) = std::sync::mpsc::channel();
+        let waiter = thread::spawn(move || {
+            let mut timer = {
+                let _guard = handle.enter();
+                sleep(Duration::MAX) // decades away: the wheel's overflow list
+            };
+            drop(handle);
+            let waker = thread_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(timer.poll_unpin(&mut cx).is_pending());
+            registered_tx.send(()).unwrap();
+            expect_panic(|| loop {
+                if timer.poll_unpin(&mut cx).is_ready() {
+                    return;
+                }
+                thread::park();
+            })
+        });
+        registered.recv().unwrap();
+        drop(rt);
+        let message = waiter.join().unwrap();
+        assert!(message.contains("shut down"), "{message}");
     }
 }
