@@ -16,7 +16,9 @@ use crate::task::JoinHandle;
 /// Dropping it drops every task (each future's destructor runs exactly once), waits for
 /// the blocking threads, and closes every descriptor it opened (poller, waker, and the
 /// registrations of its I/O resources). Use [`shutdown_timeout`](Runtime::shutdown_timeout)
-/// to bound the wait on blocking threads.
+/// to bound the wait on blocking threads. If another thread is inside `block_on` through
+/// a [`Handle`], the drop first waits for that `block_on` to return; a `Handle::block_on`
+/// after the drop panics.
 ///
 /// # Examples
 ///

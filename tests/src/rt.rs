@@ -1,1 +1,407 @@
-//! Runtime test helpers.
+//! Runtime test helpers: the flavors a case runs on, a hang guard, drop counters, a
+//! thread-safe oneshot, waker probes, pipes, and process fd / thread / CPU accounting.
+//!
+//! Runtime cases are written once with [`rt_test!`](crate::rt_test) and run on every
+//! flavor, like tokio's `rt_common.rs`:
+//!
+//! ```ignore
+//! tests::rt_test! {
+//!     // Proves ...
+//!     async fn spawned_task_returns_its_value() {
+//!         assert_eq!(runtime::spawn(async { 7 }).await.unwrap(), 7);
+//!     }
+//!
+//!     // Proves ... (a case that builds its own runtime from the flavor)
+//!     fn runtime_drop_cancels(flavor) {
+//!         let rt = flavor.builder().max_blocking_threads(2).build().unwrap();
+//!         // ...
+//!     }
+//! }
+//! ```
+
+use std::any::Any;
+use std::future::Future;
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use runtime::{Builder, Runtime};
+
+/// How long a test may run before the hang guard fails it. Only a bug gets near it: it
+/// turns a lost wakeup or a deadlock into a failure instead of a stuck test binary.
+pub const HANG_LIMIT: Duration = Duration::from_secs(30);
+
+/// Generates one `#[test]` per runtime flavor for each case, in a module named after it
+/// (`<case>::current_thread`). Each runs on its own thread under [`with_hang_guard`].
+///
+/// Two forms of case: `async fn name() { .. }` runs its body in `block_on` of a fresh
+/// runtime of the flavor; `fn name(flavor) { .. }` gets the [`Flavor`] and builds its own
+/// runtimes (to configure, drop or shut them down).
+#[macro_export]
+macro_rules! rt_test {
+    () => {};
+    ($(#[$attr:meta])* async fn $name:ident() $body:block $($rest:tt)*) => {
+        $crate::rt_test! {
+            $(#[$attr])*
+            fn $name(flavor) { flavor.block_on(async move $body) }
+            $($rest)*
+        }
+    };
+    ($(#[$attr:meta])* fn $name:ident($flavor:ident) $body:block $($rest:tt)*) => {
+        mod $name {
+            #[allow(unused_imports, reason = "cases use what their file imports")]
+            use super::*;
+
+            $(#[$attr])*
+            #[test]
+            fn current_thread() {
+                $crate::rt::Flavor::CurrentThread.run(|$flavor| $body);
+            }
+
+            // When `Builder::new_multi_thread()` builds, add the second arm here:
+            //
+            // $(#[$attr])*
+            // #[test]
+            // fn multi_thread() {
+            //     $crate::rt::Flavor::MultiThread.run(|$flavor| $body);
+            // }
+        }
+        $crate::rt_test! { $($rest)* }
+    };
+}
+
+/// A runtime flavor a case runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `Builder::new_current_thread()`.
+    CurrentThread,
+    /// `Builder::new_multi_thread()` with two workers (not built by `build` yet).
+    MultiThread,
+}
+
+impl Flavor {
+    /// A builder for this flavor with the runtime's defaults.
+    pub fn builder(self) -> Builder {
+        match self {
+            Flavor::CurrentThread => Builder::new_current_thread(),
+            Flavor::MultiThread => {
+                let mut builder = Builder::new_multi_thread();
+                builder.worker_threads(2);
+                builder
+            }
+        }
+    }
+
+    /// A runtime of this flavor with the default settings.
+    pub fn build(self) -> Runtime {
+        self.builder()
+            .build()
+            .unwrap_or_else(|e| panic!("building a {self:?} runtime: {e}"))
+    }
+
+    /// Runs `future` in `block_on` of a fresh runtime of this flavor, then drops it.
+    pub fn block_on<F: Future>(self, future: F) -> F::Output {
+        self.build().block_on(future)
+    }
+
+    /// Runs a case with this flavor under the hang guard.
+    pub fn run(self, case: impl FnOnce(Flavor) + Send + 'static) {
+        with_hang_guard(move || case(self));
+    }
+}
+
+/// Runs `f` on a new thread (named like the caller) and waits at most [`HANG_LIMIT`] for
+/// it. A panic in `f` is resumed here; a hang fails the test (the stuck thread is left
+/// behind and dies with the test binary).
+pub fn with_hang_guard(f: impl FnOnce() + Send + 'static) {
+    let name = thread::current().name().unwrap_or("test").to_owned();
+    let (done, finished) = mpsc::channel::<()>();
+    let worker = thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            f();
+            let _ = done.send(());
+        })
+        .expect("spawning the test thread");
+    match finished.recv_timeout(HANG_LIMIT) {
+        // Disconnected: `f` panicked and dropped the sender.
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(payload) = worker.join() {
+                std::panic::resume_unwind(payload);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{name} hangs: it did not finish within {HANG_LIMIT:?}")
+        }
+    }
+}
+
+/// Counts drops of the [`DropGuard`]s it hands out.
+#[derive(Clone, Debug, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+/// Adds one to its [`DropCounter`] when dropped.
+#[derive(Debug)]
+pub struct DropGuard(Arc<AtomicUsize>);
+
+impl DropCounter {
+    /// A counter at zero.
+    pub fn new() -> DropCounter {
+        DropCounter::default()
+    }
+
+    /// A guard to move into a future: its drop is the future's drop.
+    pub fn guard(&self) -> DropGuard {
+        DropGuard(self.0.clone())
+    }
+
+    /// How many guards have been dropped.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A one-value channel whose sender works from any thread, built on `std::sync::Mutex`
+/// and `Waker` alone, so it exercises the runtime's remote wakeups and nothing else.
+pub fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Mutex::new(Slot {
+        value: None,
+        waker: None,
+        closed: false,
+    }));
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
+}
+
+struct Slot<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+    /// The sender is gone.
+    closed: bool,
+}
+
+/// Sends the value of a [`oneshot`].
+pub struct Sender<T> {
+    shared: Arc<Mutex<Slot<T>>>,
+}
+
+/// Resolves to the value of a [`oneshot`], or `None` if the sender was dropped unsent.
+pub struct Receiver<T> {
+    shared: Arc<Mutex<Slot<T>>>,
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
+    }
+}
+
+impl<T> Sender<T> {
+    /// Stores `value` and wakes the receiver (outside the lock).
+    pub fn send(self, value: T) {
+        self.shared.lock().unwrap().value = Some(value);
+        // Drop wakes the receiver.
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut slot = self.shared.lock().unwrap();
+            slot.closed = true;
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut slot = self.shared.lock().unwrap();
+        if let Some(value) = slot.value.take() {
+            return Poll::Ready(Some(value));
+        }
+        if slot.closed {
+            return Poll::Ready(None);
+        }
+        slot.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// A shared slot for a task's waker, to use it from outside the task.
+#[derive(Clone, Debug, Default)]
+pub struct WakerSlot(Arc<Mutex<Option<Waker>>>);
+
+impl WakerSlot {
+    /// An empty slot.
+    pub fn new() -> WakerSlot {
+        WakerSlot::default()
+    }
+
+    /// A future that stores a clone of its waker here on every poll and never completes.
+    pub fn pending_forever(&self) -> impl Future<Output = ()> + Send + 'static {
+        let slot = self.0.clone();
+        std::future::poll_fn(move |cx| {
+            *slot.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+
+    /// Stores a clone of `waker`.
+    pub fn store(&self, waker: &Waker) {
+        *self.0.lock().unwrap() = Some(waker.clone());
+    }
+
+    /// Takes the stored waker, if any.
+    pub fn take(&self) -> Option<Waker> {
+        self.0.lock().unwrap().take()
+    }
+
+    /// Whether a waker has been stored (and not taken).
+    pub fn is_filled(&self) -> bool {
+        self.0.lock().unwrap().is_some()
+    }
+}
+
+/// A waker that unparks the current thread: with `thread::park`, a minimal executor for
+/// polling runtime futures from a foreign thread.
+pub fn thread_waker() -> Waker {
+    Waker::from(Arc::new(ThreadWaker(thread::current())))
+}
+
+struct ThreadWaker(thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Wraps `future` so `probe` counts one when the future first returns `Pending`: from then
+/// on it is registered wherever it waits (a waiter list, a timer), not merely spawned.
+pub fn count_when_pending<F: Future>(
+    future: F,
+    probe: Arc<AtomicUsize>,
+) -> impl Future<Output = F::Output> {
+    let mut future = Box::pin(future);
+    let mut counted = false;
+    std::future::poll_fn(move |cx| {
+        let poll = future.as_mut().poll(cx);
+        if poll.is_pending() && !counted {
+            counted = true;
+            probe.fetch_add(1, Ordering::SeqCst);
+        }
+        poll
+    })
+}
+
+/// Polls `future` once with a waker that does nothing.
+pub fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// The message of a panic payload (`panic!` with a literal or with format arguments).
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "<non-string panic payload>".to_owned())
+}
+
+/// Runs `f`, expects it to panic, and returns the panic message.
+#[track_caller]
+pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic, but the call returned"),
+        Err(payload) => panic_message(&*payload),
+    }
+}
+
+/// A non-blocking, close-on-exec pipe: `(read end, write end)`.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1; 2];
+    // SAFETY: `fds` is valid for the two descriptors pipe2 writes.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both are fresh descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Open descriptors of this process (Linux: `/proc/self/fd`, without the one the listing
+/// itself holds).
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("listing /proc/self/fd")
+        .count()
+        - 1
+}
+
+/// Threads of this process (Linux: `/proc/self/task`).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("listing /proc/self/task")
+        .count()
+}
+
+/// CPU time (user + system) this process has used so far.
+pub fn process_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the kernel to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime: {}", io::Error::last_os_error());
+    let secs = u64::try_from(ts.tv_sec).expect("CPU time is not negative");
+    let nanos = u32::try_from(ts.tv_nsec).expect("tv_nsec is below one second");
+    Duration::new(secs, nanos)
+}
+
+/// A deterministic pseudo-random sequence (64-bit LCG), for spreading durations.
+#[derive(Clone, Debug)]
+pub struct Lcg(u64);
+
+impl Lcg {
+    /// A sequence from `seed`.
+    pub fn new(seed: u64) -> Lcg {
+        Lcg(seed)
+    }
+
+    /// The next value below `bound` (`bound > 0`).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+}

@@ -49,6 +49,8 @@ pub(crate) struct Handle {
     pub(crate) driver: driver::Handle,
     core: Mutex<Option<Box<Core>>>,
     core_returned: Condvar,
+    /// Set (under the `core` lock) once `shutdown` has taken the core for good.
+    shut_down: AtomicBool,
 }
 
 /// What tasks see of their scheduler.
@@ -94,6 +96,7 @@ impl Handle {
             driver: handle,
             core: Mutex::new(Some(Box::new(core))),
             core_returned: Condvar::new(),
+            shut_down: AtomicBool::new(false),
         }
     }
 
@@ -134,10 +137,12 @@ impl Handle {
 
     /// Runs `future` to completion on this thread, running tasks and the driver meanwhile.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let mut core = self.take_core();
-        let output = self.shared.run(&mut core, future);
-        self.return_core(core);
-        output
+        let mut guard = ReturnCore {
+            handle: self,
+            core: Some(self.take_core()),
+        };
+        let core = guard.core.as_mut().expect("present until the guard drops");
+        self.shared.run(core, future)
     }
 
     fn take_core(&self) -> Box<Core> {
@@ -146,6 +151,11 @@ impl Handle {
             if let Some(core) = slot.take() {
                 return core;
             }
+            assert!(
+                !self.shut_down.load(Ordering::Acquire),
+                "block_on: this runtime has shut down (its `Runtime` was dropped), so a \
+                 `Handle` to it can no longer run futures; keep the `Runtime` alive"
+            );
             // Another thread is inside block_on; the core comes back when it leaves.
             self.core_returned.wait(&mut slot);
         }
@@ -159,9 +169,28 @@ impl Handle {
     /// Drops every task (each future exactly once), then fails I/O and timers. Called by
     /// `Runtime`'s drop, with the runtime's context entered.
     pub(crate) fn shutdown(&self) {
-        let Some(mut core) = self.core.lock().take() else {
-            return; // already shut down
+        let mut core = {
+            let mut slot = self.core.lock();
+            loop {
+                if let Some(core) = slot.take() {
+                    self.shut_down.store(true, Ordering::Release);
+                    break core;
+                }
+                if self.shut_down.load(Ordering::Acquire) {
+                    return; // already shut down
+                }
+                if self.shared.is_local_thread() {
+                    // Dropped by this runtime's own task or block_on future: the core is
+                    // held up this thread's stack and cannot be waited for here.
+                    return;
+                }
+                // Another thread is inside block_on (through a `Handle`): its tasks are
+                // ours to drop, so wait for it to hand the core back.
+                self.core_returned.wait(&mut slot);
+            }
         };
+        // Threads waiting in `take_core` must see the shutdown instead of waiting forever.
+        self.core_returned.notify_all();
         let previous = install_local(&self.shared, std::mem::take(&mut core.queue));
         self.shared.owned.close_and_shutdown_all();
         // Futures dropped above may have woken tasks; those are complete, so the queued
@@ -345,6 +374,21 @@ struct UninstallOnDrop<'a> {
 impl Drop for UninstallOnDrop<'_> {
     fn drop(&mut self) {
         self.core.queue = uninstall_local(self.previous.take());
+    }
+}
+
+/// Hands the core back when `block_on` returns or unwinds (a panicking future), so the
+/// runtime stays usable and its drop can still shut the tasks down.
+struct ReturnCore<'a> {
+    handle: &'a Handle,
+    core: Option<Box<Core>>,
+}
+
+impl Drop for ReturnCore<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.take() {
+            self.handle.return_core(core);
+        }
     }
 }
 

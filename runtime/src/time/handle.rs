@@ -33,6 +33,8 @@ struct Inner {
     /// The wheel time (ns) the driver is parked until; `u64::MAX` when it is not parked
     /// on a timer, `0` when it is running (and will look at the wheel before parking).
     parked_until: u64,
+    /// The runtime has shut down: nothing drives the wheel any more.
+    shut_down: bool,
 }
 
 impl Handle {
@@ -41,6 +43,7 @@ impl Handle {
             inner: Mutex::new(Inner {
                 wheel: Wheel::new(),
                 parked_until: 0,
+                shut_down: false,
             }),
             origin: Instant::now(),
             reactor,
@@ -53,9 +56,20 @@ impl Handle {
     }
 
     /// Inserts (or updates) the timer in `key` for `deadline`, waking `waker` when it fires.
+    ///
+    /// # Panics
+    ///
+    /// After the runtime shut down: the timer could never fire.
     pub(crate) fn register(&self, key: &mut Option<Key>, deadline: Instant, waker: &Waker) {
         let when = self.to_ns(deadline);
         let mut inner = self.inner.lock();
+        if inner.shut_down {
+            drop(inner);
+            panic!(
+                "a timer (sleep, timeout or interval) was polled after its runtime shut down; \
+                 it can never fire: keep the `Runtime` alive while its timers are in use"
+            );
+        }
         if let Some(k) = *key {
             if inner.wheel.deadline(k) == Some(when) {
                 let slot = inner.wheel.get_mut(k).expect("deadline() found the entry");
@@ -103,10 +117,19 @@ impl Handle {
         }
     }
 
-    /// Drops every timer's waker (runtime shutdown). Sleeps polled later see the runtime gone.
+    /// Wakes every timer's waker for the last time (runtime shutdown): sleeps still pending
+    /// (on some other executor) are polled again and see the runtime gone.
     pub(crate) fn shutdown(&self) {
-        let mut inner = self.inner.lock();
-        inner.wheel = Wheel::new();
-        inner.parked_until = u64::MAX;
+        let mut wakers = Vec::new();
+        {
+            let mut inner = self.inner.lock();
+            let mut wheel = std::mem::replace(&mut inner.wheel, Wheel::new());
+            wheel.advance(u64::MAX, |waker| wakers.push(waker));
+            inner.parked_until = u64::MAX;
+            inner.shut_down = true;
+        }
+        for waker in wakers {
+            waker.wake();
+        }
     }
 }

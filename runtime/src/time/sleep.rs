@@ -47,6 +47,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// Registers with the timer wheel on its first pending poll; dropping it cancels the timer
 /// in O(1). It is `Unpin`; methods take `Pin<&mut Self>` for compatibility with tokio.
+///
+/// Polling it before its deadline after its runtime shut down panics: it could never fire.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
