@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::blocking::{self, BlockingPool, BlockingTasks};
@@ -54,14 +55,13 @@ impl Runtime {
             ..blocking::Config::default()
         });
         let scheduler = current_thread::Handle::new(driver, driver_handle);
-        let inner = scheduler::Inner {
+        let spawner = blocking_pool.spawner().clone();
+        let inner = Arc::new_cyclic(|runtime| scheduler::Inner {
             flavor: Flavor::CurrentThread(scheduler),
-            blocking: BlockingTasks::new(blocking_pool.spawner().clone()),
-        };
+            blocking: BlockingTasks::new(spawner, runtime.clone()),
+        });
         let handle = Handle {
-            inner: scheduler::Handle {
-                inner: std::sync::Arc::new(inner),
-            },
+            inner: scheduler::Handle { inner },
         };
         Ok(Runtime {
             handle,

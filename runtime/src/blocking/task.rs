@@ -12,7 +12,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::sync::Weak;
+
 use super::{RunJob, Spawner};
+use crate::context;
+use crate::scheduler;
 use crate::task::{JoinError, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// What blocking tasks see of their scheduler: the pool, and the registry that cancels
@@ -20,13 +24,17 @@ use crate::task::{JoinError, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 pub(crate) struct BlockingTasks {
     owned: OwnedTasks<Arc<BlockingTasks>>,
     pool: Spawner,
+    /// The runtime a closure runs in, so `Handle::current()` and `spawn` work inside it
+    /// (as in tokio). Weak: the runtime owns us.
+    runtime: Weak<scheduler::Inner>,
 }
 
 impl BlockingTasks {
-    pub(crate) fn new(pool: Spawner) -> Arc<BlockingTasks> {
+    pub(crate) fn new(pool: Spawner, runtime: Weak<scheduler::Inner>) -> Arc<BlockingTasks> {
         Arc::new(BlockingTasks {
             owned: OwnedTasks::new(),
             pool,
+            runtime,
         })
     }
 
@@ -48,8 +56,12 @@ impl BlockingTasks {
         self.owned.close_and_shutdown_all();
     }
 
-    fn submit(&self, task: Notified<Arc<BlockingTasks>>) {
-        if let Err((job, error)) = self.pool.spawn(Box::new(TaskJob(Some(task)))) {
+    fn submit(self: &Arc<Self>, task: Notified<Arc<BlockingTasks>>) {
+        let job = TaskJob {
+            task: Some(task),
+            runtime: self.runtime.clone(),
+        };
+        if let Err((job, error)) = self.pool.spawn(Box::new(job)) {
             job.fail(error);
         }
     }
@@ -76,17 +88,26 @@ impl std::fmt::Debug for BlockingTasks {
 }
 
 /// The pool job that runs one blocking task.
-struct TaskJob(Option<Notified<Arc<BlockingTasks>>>);
+struct TaskJob {
+    task: Option<Notified<Arc<BlockingTasks>>>,
+    runtime: Weak<scheduler::Inner>,
+}
 
 impl RunJob for TaskJob {
     fn run(mut self: Box<Self>) {
-        if let Some(task) = self.0.take() {
-            task.run();
-        }
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        let handle = self
+            .runtime
+            .upgrade()
+            .map(|inner| scheduler::Handle { inner });
+        let _enter = handle.as_ref().map(context::set_current);
+        task.run();
     }
 
     fn fail(mut self: Box<Self>, error: io::Error) {
-        if let Some(task) = self.0.take() {
+        if let Some(task) = self.task.take() {
             task.cancel_with(JoinError::spawn_failed(error));
         }
     }
@@ -95,7 +116,7 @@ impl RunJob for TaskJob {
 impl Drop for TaskJob {
     fn drop(&mut self) {
         // Dropped unstarted: the pool shut down before a thread took it.
-        if let Some(task) = self.0.take() {
+        if let Some(task) = self.task.take() {
             task.cancel_with(JoinError::cancelled());
         }
     }

@@ -163,7 +163,8 @@ impl Handle {
 
     fn return_core(&self, core: Box<Core>) {
         *self.core.lock() = Some(core);
-        self.core_returned.notify_one();
+        // Both block_on callers and a waiting shutdown sleep on this condvar.
+        self.core_returned.notify_all();
     }
 
     /// Drops every task (each future exactly once), then fails I/O and timers. Called by
