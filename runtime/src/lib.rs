@@ -22,6 +22,8 @@
 mod blocking; // the blocking thread pool behind spawn_blocking
 mod builder; // Builder
 mod context; // the thread's current runtime
+#[cfg(feature = "criterion")]
+mod criterion; // criterion's AsyncExecutor for &Runtime
 mod driver; // what a parked scheduler blocks in: reactor + timers
 mod handle; // Handle
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor

@@ -26,14 +26,18 @@ use std::time::Duration;
 
 /// A deadline far enough away to never fire in practice (about 30 years).
 pub(crate) fn far_future() -> Instant {
+    far_future_from(Instant::now())
+}
+
+fn far_future_from(now: Instant) -> Instant {
     const THIRTY_YEARS: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
-    let now = Instant::now();
     now.checked_add(THIRTY_YEARS).unwrap_or(now)
 }
 
-/// `now + duration`, or the far future if that does not fit in an `Instant`.
+/// `now + duration`, or the far future if that does not fit in an `Instant`. Reads the
+/// clock once: that read is most of what creating a `Sleep` costs.
 pub(crate) fn deadline_after(duration: Duration) -> Instant {
-    Instant::now()
-        .checked_add(duration)
-        .map_or_else(far_future, |d| d.min(far_future()))
+    let now = Instant::now();
+    let far = far_future_from(now);
+    now.checked_add(duration).map_or(far, |d| d.min(far))
 }
