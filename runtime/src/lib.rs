@@ -19,23 +19,33 @@
 //! ```
 #![deny(unsafe_code)]
 
-mod blocking; // the blocking thread pool behind spawn_blocking
-mod builder; // Builder
-mod context; // the thread's current runtime
-#[cfg(feature = "criterion")]
-mod criterion; // criterion's AsyncExecutor for &Runtime
-mod driver; // what a parked scheduler blocks in: reactor + timers
-mod handle; // Handle
+// Layer 1: readiness and time, turned into wakeups.
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor
 mod reactor; // poller readiness -> task wakers, generation-checked tokens
-mod runtime;
-mod scheduler; // executors: current-thread (unsafe: spawn_local binding)
+
+pub mod time; // sleep, timeout, interval on a hierarchical wheel (unsafe: time::timeout)
+
+mod driver; // what a parked scheduler blocks in: reactor + timers
+
+// Layer 2: tasks and where they run.
 #[allow(
     unsafe_code,
     reason = "task memory: one allocation, a vtable, an atomic state word"
 )]
 pub mod task; // tasks, JoinHandle, spawn, yield_now
-pub mod time; // sleep, timeout, interval on a hierarchical wheel (unsafe: Timeout pin projection) // Runtime
+
+mod blocking; // the blocking thread pool behind spawn_blocking
+
+mod scheduler; // executors (unsafe: scheduler::current_thread)
+
+// Layer 3: what users hold.
+mod builder; // Builder
+mod context; // the thread's current runtime
+mod handle; // Handle
+mod runtime; // Runtime
+
+#[cfg(feature = "criterion")]
+mod criterion; // criterion's AsyncExecutor for &Runtime
 
 pub use builder::Builder;
 pub use context::TryCurrentError;

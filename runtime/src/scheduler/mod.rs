@@ -1,6 +1,9 @@
 //! Executors. One flavor for now: the current-thread scheduler.
 
-#[allow(unsafe_code, reason = "spawn_local: bind_local's thread contract")]
+#[allow(
+    unsafe_code,
+    reason = "spawn_local binds a !Send task on the core's thread"
+)]
 pub(crate) mod current_thread;
 
 use std::future::Future;
