@@ -22,16 +22,22 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-pub mod addr; // sockaddr encoding for IPv4, IPv6, Unix paths
 mod fd; // cvt, owning fresh descriptors, CLOEXEC/NONBLOCK flags
+
+// Readiness: the poller and what wakes it.
 pub mod poller; // epoll / kqueue behind one API
+mod timer_slack; // the thread timer slack Linux adds to every timeout
+pub mod waker; // eventfd / EVFILT_USER / pipe: wakes a blocked poller
+
+// Sockets.
+pub mod addr; // sockaddr encoding for IPv4, IPv6, Unix paths
 pub mod socket; // socket creation, accept, connect, send, receive
-pub mod sockopt;
-pub mod waker; // eventfd / EVFILT_USER / pipe: wakes a blocked poller // typed options and the reuse table by role
+pub mod sockopt; // typed options and the reuse table by role
 
 pub use addr::{SockAddr, UnixAddr};
 pub use fd::{is_cloexec, is_nonblocking};
 pub use poller::{Event, Events, Interest, Poller, Readiness, Token};
 pub use socket::{Domain, Socket, Type};
 pub use sockopt::{PeerCred, Role};
+pub use timer_slack::{TimerSlackGuard, set_thread_timer_slack};
 pub use waker::Waker;

@@ -37,6 +37,9 @@ const EVENT_INTERVAL: u32 = 61;
 /// Task polls between two looks at the inject queue ahead of the local queue.
 const INJECT_INTERVAL: u32 = 31;
 
+/// The timer slack of a thread running the loop (see `sys::set_thread_timer_slack`).
+const TIMER_SLACK: std::time::Duration = std::time::Duration::from_micros(1);
+
 const EMPTY: u8 = 0;
 const PARKED: u8 = 1;
 const NOTIFIED: u8 = 2;
@@ -213,6 +216,8 @@ impl Handle {
 
 impl Shared {
     fn run<F: Future>(self: &Arc<Self>, core: &mut Core, future: F) -> F::Output {
+        // Timers fire within the poller's precision, not 50 µs later (Linux's default slack).
+        let _slack = sys::set_thread_timer_slack(TIMER_SLACK);
         let previous = install_local(self, std::mem::take(&mut core.queue));
         let guard = UninstallOnDrop { core, previous };
         let waker_state = Arc::new(BlockOnWaker {
