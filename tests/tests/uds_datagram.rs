@@ -111,3 +111,21 @@ async fn connect_fixes_the_peer_for_send_and_recv() {
     let err = client.connect(dir.join("missing")).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
 }
+
+/// Proves that a hang-up the kernel reports together with `EAGAIN` cannot spin the loop:
+/// after `shutdown(Read)` a Unix datagram socket is "read-closed" (EPOLLRDHUP) but `recv`
+/// returns `EAGAIN`, not 0. The `WouldBlock` must clear the closed bit too, so the recv
+/// waits and the enclosing timeout fires (before the fix the loop retried forever and the
+/// timer never ran).
+#[runtime::test]
+async fn read_shutdown_with_eagain_waits_instead_of_spinning() {
+    let (a, _b) = net::UnixDatagram::pair().unwrap();
+    a.shutdown(std::net::Shutdown::Read).unwrap();
+    let mut buf = [0u8; 16];
+    let waited =
+        runtime::time::timeout(std::time::Duration::from_millis(50), a.recv(&mut buf)).await;
+    assert!(
+        waited.is_err(),
+        "recv returned {waited:?} instead of waiting"
+    );
+}

@@ -81,6 +81,8 @@ impl<T: AsRawFd> AsyncFd<T> {
             .inner
             .take()
             .expect("inner is present until into_inner");
+        // An error means the descriptor was closed behind our back; the caller gets it
+        // back either way, and our slot is gone already.
         let _ = self.registration.deregister(inner.as_raw_fd());
         inner
     }
@@ -214,6 +216,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     fn guard(&self, event: ReadyEvent) -> AsyncFdReadyGuard<'_, T> {
         AsyncFdReadyGuard {
             fd: self,
+            ready: event.ready,
             event: Some(event),
         }
     }
@@ -255,13 +258,16 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
 /// the readiness so the next wait sleeps until a new edge.
 pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
     fd: &'a AsyncFd<T>,
+    /// What was granted (kept for `ready()` after `retain_ready`).
+    ready: Ready,
+    /// Cleared on `clear_ready` or a `WouldBlock`; `None` once cleared or retained.
     event: Option<ReadyEvent>,
 }
 
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// What the descriptor was ready for.
     pub fn ready(&self) -> Ready {
-        self.event.map_or(Ready::EMPTY, |e| e.ready)
+        self.ready
     }
 
     /// Clears the readiness, as after a `WouldBlock` the caller saw itself.
@@ -288,7 +294,9 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     ) -> Result<io::Result<R>, TryIoError> {
         match op(self.fd) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
+                if let Some(event) = self.event.take() {
+                    self.fd.registration.clear_after_would_block(event);
+                }
                 Err(TryIoError(()))
             }
             result => Ok(result),

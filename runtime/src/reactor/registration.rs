@@ -39,9 +39,14 @@ impl Registration {
         self.io.readiness(direction)
     }
 
-    /// Clears readiness granted by `event` after an operation hit `WouldBlock`.
+    /// Clears readiness granted by `event` on the caller's judgement (closed bits stay).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);
+    }
+
+    /// Clears everything `event` granted after an operation returned `WouldBlock`.
+    pub(crate) fn clear_after_would_block(&self, event: ReadyEvent) {
+        self.io.clear_after_would_block(event);
     }
 
     /// Runs `op` when `direction` is ready; on `WouldBlock` clears that readiness and waits
@@ -55,7 +60,9 @@ impl Registration {
         loop {
             let event = ready!(self.poll_ready(cx, direction))?;
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear_after_would_block(event);
+                }
                 result => return Poll::Ready(result),
             }
         }
@@ -70,7 +77,9 @@ impl Registration {
         loop {
             let event = self.readiness(direction).await?;
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear_after_would_block(event);
+                }
                 result => return result,
             }
         }
@@ -88,7 +97,7 @@ impl Registration {
         };
         match op() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_readiness(event);
+                self.io.clear_after_would_block(event);
                 Err(e)
             }
             result => result,

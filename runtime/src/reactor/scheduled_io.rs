@@ -16,9 +16,10 @@
 //!    stores its waker. Since the driver sets readiness before taking the lock, one of the
 //!    two checks sees it: no wakeup is lost.
 //! 3. An operation that fails with `WouldBlock` clears the readiness it was granted via
-//!    [`ScheduledIo::clear_readiness`], which compares ticks: if the driver stamped a new
-//!    tick since the readiness was observed, an edge arrived after the failed operation
-//!    and nothing is cleared. Closed bits are final and never cleared.
+//!    [`ScheduledIo::clear_after_would_block`], which compares ticks: if the driver stamped
+//!    a new tick since the readiness was observed, an edge arrived after the failed
+//!    operation and nothing is cleared. A caller's own `clear_readiness` (after a short
+//!    read, say) keeps the closed bits, which only the kernel's `EAGAIN` can overrule.
 //!
 //! Waiters are of two kinds: one slot per direction for poll-based APIs (`poll_read_ready`:
 //! the last poller wins, like tokio), and a slab of waiters for `readable().await` /
@@ -139,15 +140,29 @@ impl ScheduledIo {
         self.wake(ready);
     }
 
-    /// Clears what `event` granted, unless a newer tick has arrived since.
+    /// Clears what `event` granted, unless a newer tick has arrived since. Closed bits are
+    /// kept: this is the caller's own judgement (a short read), not the kernel's word.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        // Closed bits are final: a closed direction never becomes un-closed.
-        let clear = event.ready - (Readiness::READ_CLOSED | Readiness::WRITE_CLOSED);
+        self.clear(
+            event,
+            event.ready - (Readiness::READ_CLOSED | Readiness::WRITE_CLOSED),
+        );
+    }
+
+    /// Clears everything `event` granted, closed bits included, after the operation it
+    /// allowed returned `WouldBlock`: the kernel says there is nothing to do. Keeping a
+    /// closed bit here would retry forever on sockets that report a hang-up but return
+    /// `EAGAIN` (a Unix datagram or UDP socket after `shutdown(Read)`).
+    pub(crate) fn clear_after_would_block(&self, event: ReadyEvent) {
+        self.clear(event, event.ready);
+    }
+
+    fn clear(&self, event: ReadyEvent, bits: Readiness) {
         update(&self.readiness, |curr| {
             if tick_of(curr) != event.tick {
                 return None; // a new edge arrived after the failed operation
             }
-            Some(curr & !(clear.as_u8() as usize))
+            Some(curr & !(bits.as_u8() as usize))
         });
     }
 
@@ -358,7 +373,16 @@ mod tests {
     }
 
     #[test]
-    fn closed_bits_are_never_cleared() {
+    fn would_block_clears_closed_bits_so_a_hangup_with_eagain_cannot_spin() {
+        let io = ScheduledIo::default();
+        io.set_readiness(1, Readiness::READ_CLOSED);
+        let event = io.ready_now(Direction::Read).unwrap().unwrap();
+        io.clear_after_would_block(event);
+        assert!(io.ready_now(Direction::Read).is_none());
+    }
+
+    #[test]
+    fn a_callers_clear_keeps_closed_bits() {
         let io = ScheduledIo::default();
         io.set_readiness(1, Readiness::READABLE | Readiness::READ_CLOSED);
         let event = io.ready_now(Direction::Read).unwrap().unwrap();
