@@ -619,3 +619,18 @@ impl<F, D: FnOnce()> Drop for OnDrop<F, D> {
         }
     }
 }
+
+/// Proves that a `block_on` future that keeps waking itself (a `yield_now` loop) cannot
+/// starve the driver: the timer its task waits on still fires. Review finding B5: the loop
+/// used to skip both the blocking and the non-blocking park while the future was woken.
+#[test]
+fn self_waking_block_on_future_still_lets_timers_fire() {
+    let rt = runtime::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let sleeper = runtime::spawn(runtime::time::sleep(Duration::from_millis(5)));
+        while !sleeper.is_finished() {
+            runtime::task::yield_now().await;
+        }
+        sleeper.await.unwrap();
+    });
+}

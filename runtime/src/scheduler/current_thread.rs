@@ -227,33 +227,40 @@ impl Shared {
         let waker = Waker::from(waker_state.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        // Polls (of tasks and of the future) since the driver last looked at I/O and timers.
+        let mut since_driver = 0;
         loop {
             if waker_state.woken.swap(false, Ordering::AcqRel) {
+                since_driver += 1;
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }
             let core = &mut *guard.core;
-            if self.run_tasks(core) {
-                // The budget ran out with tasks still ready: look at I/O and timers
-                // without blocking, then go on.
+            since_driver += self.run_tasks(core, EVENT_INTERVAL.saturating_sub(since_driver));
+            if since_driver >= EVENT_INTERVAL {
+                // Still busy (tasks ready, or a future that keeps waking itself): look at
+                // I/O and timers without blocking, then go on.
                 core.driver.park(Some(std::time::Duration::ZERO));
+                since_driver = 0;
             } else if !waker_state.woken.load(Ordering::Acquire) {
+                // The queues ran dry within the budget, and the future waits.
                 self.park(core);
+                since_driver = 0;
             }
         }
     }
 
-    /// Runs up to `EVENT_INTERVAL` tasks; returns whether the budget ran out.
-    fn run_tasks(&self, core: &mut Core) -> bool {
-        for _ in 0..EVENT_INTERVAL {
+    /// Runs up to `budget` tasks; returns how many ran (fewer: the queues ran dry).
+    fn run_tasks(&self, core: &mut Core, budget: u32) -> u32 {
+        for ran in 0..budget {
             core.tick = core.tick.wrapping_add(1);
             match self.next_task(core.tick) {
                 Some(task) => task.run(),
-                None => return false,
+                None => return ran,
             }
         }
-        true
+        budget
     }
 
     fn next_task(&self, tick: u32) -> Option<Runnable> {

@@ -70,17 +70,49 @@ impl Handle {
                  it can never fire: keep the `Runtime` alive while its timers are in use"
             );
         }
+        // Wakers we replace or remove are dropped after the lock: a user waker's `Drop`
+        // may touch this timer again.
+        let mut stale = None;
         if let Some(k) = *key {
             if inner.wheel.deadline(k) == Some(when) {
                 let slot = inner.wheel.get_mut(k).expect("deadline() found the entry");
                 if !slot.will_wake(waker) {
-                    slot.clone_from(waker);
+                    stale = Some(std::mem::replace(slot, waker.clone()));
                 }
+                drop(inner);
+                drop(stale);
                 return;
             }
-            inner.wheel.remove(k);
+            stale = inner.wheel.remove(k);
         }
         *key = Some(inner.wheel.insert(when, waker.clone()));
+        let unpark = when < inner.parked_until;
+        drop(inner);
+        drop(stale);
+        if unpark {
+            self.reactor.unpark();
+        }
+    }
+
+    /// Moves the timer in `key` to `deadline`, keeping its waker (like tokio's reset): a
+    /// task that resets a sleep and returns `Pending` without polling it again is still
+    /// woken at the new deadline. A timer that already fired needs nothing: its task was
+    /// woken and its next poll registers again.
+    pub(crate) fn reschedule(&self, key: &mut Option<Key>, deadline: Instant) {
+        let Some(k) = key.take() else {
+            return;
+        };
+        let when = self.to_ns(deadline);
+        let mut inner = self.inner.lock();
+        let Some(waker) = inner.wheel.remove(k) else {
+            return;
+        };
+        if inner.shut_down {
+            drop(inner);
+            drop(waker);
+            return;
+        }
+        *key = Some(inner.wheel.insert(when, waker));
         let unpark = when < inner.parked_until;
         drop(inner);
         if unpark {
@@ -91,7 +123,8 @@ impl Handle {
     /// Cancels the timer in `key`, if it has not fired. O(1).
     pub(crate) fn cancel(&self, key: &mut Option<Key>) {
         if let Some(k) = key.take() {
-            self.inner.lock().wheel.remove(k);
+            let removed = self.inner.lock().wheel.remove(k);
+            drop(removed); // after the lock: see `register`
         }
     }
 

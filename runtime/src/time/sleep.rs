@@ -69,12 +69,14 @@ impl Sleep {
         self.elapsed || Instant::now() >= self.deadline
     }
 
-    /// Moves the deadline, re-arming a sleep that already completed.
+    /// Moves the deadline, re-arming a sleep that already completed. A registered sleep
+    /// keeps its waker: the task is woken at the new deadline even if it does not poll
+    /// the sleep again first.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
         this.elapsed = false;
-        this.handle.cancel(&mut this.key);
+        this.handle.reschedule(&mut this.key, deadline);
     }
 }
 
