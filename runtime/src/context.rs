@@ -20,9 +20,13 @@ pub(crate) struct SetCurrentGuard {
     previous: Option<scheduler::Handle>,
 }
 
-/// Makes `handle` the current runtime of this thread until the guard drops.
+/// Makes `handle` the current runtime of this thread until the guard drops. During thread
+/// teardown (a `Runtime` kept in a `thread_local!` being dropped) the slot may be gone;
+/// then nothing is set and nothing is restored.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
-    let previous = CURRENT.with(|c| c.replace(Some(handle.clone())));
+    let previous = CURRENT
+        .try_with(|c| c.replace(Some(handle.clone())))
+        .unwrap_or(None);
     SetCurrentGuard { previous }
 }
 
@@ -47,7 +51,8 @@ pub(crate) struct EnterRuntimeGuard {
 /// If this thread is already inside a runtime: blocking there would stall every task of
 /// that runtime, so it is refused instead of deadlocking.
 pub(crate) fn enter_runtime(handle: &scheduler::Handle) -> EnterRuntimeGuard {
-    let nested = IN_RUNTIME.with(|r| r.replace(true));
+    // During thread teardown the flag is gone: nothing can be nested there anyway.
+    let nested = IN_RUNTIME.try_with(|r| r.replace(true)).unwrap_or(false);
     assert!(
         !nested,
         "Cannot start a runtime from within a runtime. `block_on` was called from a thread \

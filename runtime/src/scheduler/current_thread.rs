@@ -360,13 +360,18 @@ fn try_push_local(shared: &Shared, task: Runnable) -> Result<(), Runnable> {
 
 /// Installs `shared`'s local queue on this thread, returning whatever was installed
 /// before (another runtime's, when one runtime is dropped inside another's task).
+///
+/// During thread teardown (a `Runtime` kept in a `thread_local!` being dropped) the slot
+/// may be gone: then nothing is installed, and wakes go through the inject queue.
 fn install_local(shared: &Arc<Shared>, queue: VecDeque<Runnable>) -> Option<Local> {
-    LOCAL.with(|local| {
-        local.borrow_mut().replace(Local {
-            shared: shared.clone(),
-            queue,
+    LOCAL
+        .try_with(|local| {
+            local.borrow_mut().replace(Local {
+                shared: shared.clone(),
+                queue,
+            })
         })
-    })
+        .unwrap_or(None)
 }
 
 /// Removes our local queue and puts `previous` back; returns our queue.
