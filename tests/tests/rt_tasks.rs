@@ -634,3 +634,24 @@ fn self_waking_block_on_future_still_lets_timers_fire() {
         sleeper.await.unwrap();
     });
 }
+
+/// Proves that `Handle::block_on` on a thread that cannot get the core (here a blocking
+/// thread, while the runtime's thread is inside `block_on` awaiting it) polls its future
+/// meanwhile, as tokio does, instead of deadlocking: the sleep inside it is driven by the
+/// core's holder, whose timer wakes the blocking thread. Review finding B3(a).
+#[test]
+fn handle_block_on_from_a_blocking_thread_polls_while_the_core_is_busy() {
+    let rt = runtime::Builder::new_current_thread().build().unwrap();
+    let handle = rt.handle().clone();
+    let value = rt.block_on(async move {
+        runtime::spawn_blocking(move || {
+            handle.block_on(async {
+                runtime::time::sleep(Duration::from_millis(2)).await;
+                5
+            })
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(value, 5);
+}

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
@@ -50,7 +50,7 @@ type Runnable = Notified<Arc<Shared>>;
 pub(crate) struct Handle {
     pub(crate) shared: Arc<Shared>,
     pub(crate) driver: driver::Handle,
-    core: Mutex<Option<Box<Core>>>,
+    core: Mutex<CoreSlot>,
     core_returned: Condvar,
     /// Set (under the `core` lock) once `shutdown` has taken the core for good.
     shut_down: AtomicBool,
@@ -63,6 +63,13 @@ pub(crate) struct Shared {
     inject_len: AtomicUsize,
     park: AtomicU8,
     reactor: Weak<reactor::Handle>,
+}
+
+/// Where the core waits while no thread is inside `block_on`.
+struct CoreSlot {
+    core: Option<Box<Core>>,
+    /// Threads in `block_on` waiting for the core (they poll their future meanwhile).
+    waiters: Vec<std::thread::Thread>,
 }
 
 struct Core {
@@ -97,7 +104,10 @@ impl Handle {
         Handle {
             shared,
             driver: handle,
-            core: Mutex::new(Some(Box::new(core))),
+            core: Mutex::new(CoreSlot {
+                core: Some(Box::new(core)),
+                waiters: Vec::new(),
+            }),
             core_returned: Condvar::new(),
             shut_down: AtomicBool::new(false),
         }
@@ -139,35 +149,79 @@ impl Handle {
     }
 
     /// Runs `future` to completion on this thread, running tasks and the driver meanwhile.
+    ///
+    /// While another thread holds the core (it is inside `block_on` too), the future is
+    /// polled here without it, like tokio does: its timers and I/O are driven by the core's
+    /// holder, whose wakes unpark this thread. When the core comes back, this thread takes
+    /// it and goes on with the same future.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let mut guard = ReturnCore {
-            handle: self,
-            core: Some(self.take_core()),
-        };
-        let core = guard.core.as_mut().expect("present until the guard drops");
-        self.shared.run(core, future)
+        let mut future = pin!(future);
+        let parker = Arc::new(ThreadWaker {
+            woken: AtomicBool::new(true),
+            thread: std::thread::current(),
+        });
+        let waker = Waker::from(parker.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Some(core) = self.try_take_core() {
+                let mut guard = ReturnCore {
+                    handle: self,
+                    core: Some(core),
+                };
+                let core = guard.core.as_mut().expect("present until the guard drops");
+                return self.shared.run(core, future.as_mut());
+            }
+            if parker.woken.swap(false, Ordering::AcqRel) {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            self.wait_for_core_or_wake(&parker);
+        }
     }
 
-    fn take_core(&self) -> Box<Core> {
+    /// Takes the core if it is free.
+    ///
+    /// # Panics
+    ///
+    /// After shutdown: the core never comes back, so the future could never be driven.
+    fn try_take_core(&self) -> Option<Box<Core>> {
         let mut slot = self.core.lock();
-        loop {
-            if let Some(core) = slot.take() {
-                return core;
+        let core = slot.core.take();
+        assert!(
+            core.is_some() || !self.shut_down.load(Ordering::Acquire),
+            "block_on: this runtime has shut down (its `Runtime` was dropped), so a \
+             `Handle` to it can no longer run futures; keep the `Runtime` alive"
+        );
+        core
+    }
+
+    /// Parks this thread until its future is woken or the core is returned.
+    fn wait_for_core_or_wake(&self, parker: &ThreadWaker) {
+        {
+            let mut slot = self.core.lock();
+            if slot.core.is_some() || self.shut_down.load(Ordering::Acquire) {
+                return;
             }
-            assert!(
-                !self.shut_down.load(Ordering::Acquire),
-                "block_on: this runtime has shut down (its `Runtime` was dropped), so a \
-                 `Handle` to it can no longer run futures; keep the `Runtime` alive"
-            );
-            // Another thread is inside block_on; the core comes back when it leaves.
-            self.core_returned.wait(&mut slot);
+            // Registered under the lock that `return_core` takes: no return is missed.
+            slot.waiters.push(std::thread::current());
+        }
+        if !parker.woken.load(Ordering::Acquire) {
+            std::thread::park(); // spurious returns just loop
         }
     }
 
     fn return_core(&self, core: Box<Core>) {
-        *self.core.lock() = Some(core);
-        // Both block_on callers and a waiting shutdown sleep on this condvar.
+        let waiters = {
+            let mut slot = self.core.lock();
+            slot.core = Some(core);
+            std::mem::take(&mut slot.waiters)
+        };
+        // A waiting shutdown sleeps on the condvar; block_on callers are parked threads.
         self.core_returned.notify_all();
+        for thread in waiters {
+            thread.unpark();
+        }
     }
 
     /// Drops every task (each future exactly once), then fails I/O and timers. Called by
@@ -176,7 +230,7 @@ impl Handle {
         let mut core = {
             let mut slot = self.core.lock();
             loop {
-                if let Some(core) = slot.take() {
+                if let Some(core) = slot.core.take() {
                     self.shut_down.store(true, Ordering::Release);
                     break core;
                 }
@@ -193,7 +247,8 @@ impl Handle {
                 self.core_returned.wait(&mut slot);
             }
         };
-        // Threads waiting in `take_core` must see the shutdown instead of waiting forever.
+        // Nobody can be waiting for the core now: `return_core` unparked the block_on
+        // callers that were, and new ones see `shut_down` under the lock we just held.
         self.core_returned.notify_all();
         let previous = install_local(&self.shared, std::mem::take(&mut core.queue));
         self.shared.owned.close_and_shutdown_all();
@@ -215,7 +270,7 @@ impl Handle {
 }
 
 impl Shared {
-    fn run<F: Future>(self: &Arc<Self>, core: &mut Core, future: F) -> F::Output {
+    fn run<F: Future>(self: &Arc<Self>, core: &mut Core, mut future: Pin<&mut F>) -> F::Output {
         // Timers fire within the poller's precision, not 50 µs later (Linux's default slack).
         let _slack = sys::set_thread_timer_slack(TIMER_SLACK);
         let previous = install_local(self, std::mem::take(&mut core.queue));
@@ -226,7 +281,6 @@ impl Shared {
         });
         let waker = Waker::from(waker_state.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(future);
         // Polls (of tasks and of the future) since the driver last looked at I/O and timers.
         let mut since_driver = 0;
         loop {
@@ -407,6 +461,23 @@ impl Drop for ReturnCore<'_> {
         if let Some(core) = self.core.take() {
             self.handle.return_core(core);
         }
+    }
+}
+
+/// The waker of a `block_on` future polled without the core: unparks its thread.
+struct ThreadWaker {
+    woken: AtomicBool,
+    thread: std::thread::Thread,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
     }
 }
 
