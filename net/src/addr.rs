@@ -17,6 +17,12 @@ pub(crate) mod sealed {
     pub trait Sealed {
         /// Addresses known without a lookup, or the `(host, port)` to look up.
         fn to_addrs(&self) -> Addrs;
+
+        /// The address, when it is a single literal one: no lookup, no allocation (the
+        /// per-datagram path of `send_to`).
+        fn single(&self) -> Option<SocketAddr> {
+            None
+        }
     }
 }
 
@@ -29,6 +35,15 @@ pub enum Addrs {
     Lookup(String, u16),
     /// Malformed input.
     Invalid(io::Error),
+}
+
+/// The one address `addr` names, resolving it only if it is not a literal: the first of
+/// the list, as `send_to` uses.
+pub(crate) async fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
+    match addr.single() {
+        Some(addr) => Ok(addr),
+        None => Ok(resolve(addr).await?[0]),
+    }
 }
 
 /// Resolves `addr` to a non-empty list, looking host names up on the blocking pool.
@@ -118,8 +133,12 @@ macro_rules! ready_addr {
         impl ToSocketAddrs for $t {}
         impl sealed::Sealed for $t {
             fn to_addrs(&self) -> Addrs {
+                Addrs::Ready(vec![self.single().expect("a literal address")])
+            }
+
+            fn single(&self) -> Option<SocketAddr> {
                 let $s = self;
-                Addrs::Ready(vec![$e])
+                Some($e)
             }
         }
     )*};
@@ -139,6 +158,10 @@ impl ToSocketAddrs for str {}
 impl sealed::Sealed for str {
     fn to_addrs(&self) -> Addrs {
         parse_host_port(self)
+    }
+
+    fn single(&self) -> Option<SocketAddr> {
+        self.parse().ok()
     }
 }
 
@@ -188,6 +211,10 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
 impl<T: ToSocketAddrs + ?Sized> sealed::Sealed for &T {
     fn to_addrs(&self) -> Addrs {
         (**self).to_addrs()
+    }
+
+    fn single(&self) -> Option<SocketAddr> {
+        (**self).single()
     }
 }
 

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use runtime::io::{AsyncFd, Interest};
 use sys::{Role, Socket, Type};
 
-use crate::addr::{ToSocketAddrs, each_addr, resolve};
+use crate::addr::{ToSocketAddrs, each_addr, first_addr};
 use crate::stream::{domain, impl_as_fd, inet};
 
 /// A UDP socket. Any number of tasks may `send` and `recv` on one shared socket.
@@ -141,7 +141,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` for a malformed address; an oversize datagram is `EMSGSIZE`.
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = resolve(target).await?[0].into();
+        let target = first_addr(target).await?.into();
         self.io.write_with(|s| s.send_to(buf, &target)).await
     }
 
