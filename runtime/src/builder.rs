@@ -60,6 +60,22 @@ impl Builder {
         }
     }
 
+    /// Enables the I/O and time drivers. They are always on here; this exists so code
+    /// written for tokio (`Builder::new_current_thread().enable_all().build()`) compiles.
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Enables the I/O driver: always on; kept for tokio compatibility.
+    pub fn enable_io(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Enables the time driver: always on; kept for tokio compatibility.
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
     /// Sets the number of worker threads (multi-thread flavor only).
     ///
     /// # Panics

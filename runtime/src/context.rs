@@ -76,8 +76,8 @@ pub(crate) fn with_current<R>(
 ) -> Result<R, TryCurrentError> {
     CURRENT
         .try_with(|c| c.borrow().as_ref().map(f))
-        .map_err(|_| TryCurrentError::ThreadLocalDestroyed)?
-        .ok_or(TryCurrentError::NoContext)
+        .map_err(|_| TryCurrentError::THREAD_LOCAL_DESTROYED)?
+        .ok_or(TryCurrentError::NO_CONTEXT)
 }
 
 /// The current runtime's handle, or a panic that says how to fix it.
@@ -101,21 +101,43 @@ pub(crate) fn time_handle(what: &str) -> Arc<time::Handle> {
 
 /// There is no current runtime; see [`Handle::try_current`](crate::Handle::try_current).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryCurrentError {
-    /// The caller is not inside a runtime.
+pub struct TryCurrentError {
+    kind: TryCurrentErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TryCurrentErrorKind {
     NoContext,
-    /// The thread is being torn down.
     ThreadLocalDestroyed,
+}
+
+impl TryCurrentError {
+    const NO_CONTEXT: TryCurrentError = TryCurrentError {
+        kind: TryCurrentErrorKind::NoContext,
+    };
+    const THREAD_LOCAL_DESTROYED: TryCurrentError = TryCurrentError {
+        kind: TryCurrentErrorKind::ThreadLocalDestroyed,
+    };
+
+    /// The caller is not inside a runtime.
+    pub fn is_missing_context(&self) -> bool {
+        self.kind == TryCurrentErrorKind::NoContext
+    }
+
+    /// The thread is being torn down and its runtime context is gone.
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        self.kind == TryCurrentErrorKind::ThreadLocalDestroyed
+    }
 }
 
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryCurrentError::NoContext => f.write_str(
+        match self.kind {
+            TryCurrentErrorKind::NoContext => f.write_str(
                 "there is no runtime here; call this from inside `Runtime::block_on`, a task \
                  spawned on a runtime, or after `Handle::enter()`, or with `#[runtime::main]`",
             ),
-            TryCurrentError::ThreadLocalDestroyed => {
+            TryCurrentErrorKind::ThreadLocalDestroyed => {
                 f.write_str("the runtime context of this thread has been destroyed (thread exit)")
             }
         }

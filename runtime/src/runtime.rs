@@ -16,7 +16,9 @@ use crate::task::JoinHandle;
 ///
 /// Dropping it drops every task (each future's destructor runs exactly once), waits for
 /// the blocking threads, and closes every descriptor it opened (poller, waker, and the
-/// registrations of its I/O resources). Use [`shutdown_timeout`](Runtime::shutdown_timeout)
+/// registrations of its I/O resources). The poller and waker stay open only while
+/// something outside the runtime still refers to them: a kept [`Handle`], or an `AsyncFd`
+/// or `Sleep` the application holds outside any task; they close with the last of those. Use [`shutdown_timeout`](Runtime::shutdown_timeout)
 /// to bound the wait on blocking threads. If another thread is inside `block_on` through
 /// a [`Handle`], the drop first waits for that `block_on` to return; a `Handle::block_on`
 /// after the drop panics.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use runtime::io::AsyncFd;
 use runtime::task::spawn_local;
-use runtime::{Builder, Handle, TryCurrentError};
+use runtime::{Builder, Handle};
 use tests::rt::{expect_panic, with_hang_guard};
 use tests::rt_test;
 
@@ -31,16 +31,15 @@ fn spawn_blocking_outside_a_runtime_panics_with_how_to_fix_it() {
 }
 
 // Proves that Handle::current() outside a runtime panics with guidance, while
-// Handle::try_current() returns the NoContext error instead.
+// Handle::try_current() returns a missing-context error instead.
 #[test]
 fn handle_current_outside_a_runtime_panics_and_try_current_errs() {
     let message = expect_panic(Handle::current);
     assert!(message.contains("Handle::current()"), "{message}");
     assert!(message.contains("block_on"), "{message}");
-    assert_eq!(
-        Handle::try_current().unwrap_err(),
-        TryCurrentError::NoContext
-    );
+    let err = Handle::try_current().unwrap_err();
+    assert!(err.is_missing_context() && !err.is_thread_local_destroyed());
+    assert!(err.to_string().contains("block_on"), "{err}");
 }
 
 // Proves that sleep outside a runtime panics with guidance rather than a bare unwrap.

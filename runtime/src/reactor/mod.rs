@@ -118,21 +118,28 @@ impl Driver {
 
     /// Resolves tokens to registrations under one lock; wakes happen after it is released.
     fn collect_ready(&mut self) {
-        let registrations = self.handle.registrations.lock();
-        for event in self.events.iter() {
-            if event.token == WAKER_TOKEN {
-                self.handle.waker.reset();
-                continue;
-            }
-            let (index, generation) = unpack(event.token);
-            match registrations.slab.get(index) {
-                Some(slot) if truncate_generation(slot.generation) == generation => {
-                    self.ready.push((slot.io.clone(), event.readiness));
+        let mut woken = false;
+        {
+            let registrations = self.handle.registrations.lock();
+            for event in self.events.iter() {
+                if event.token == WAKER_TOKEN {
+                    woken = true;
+                    continue;
                 }
-                // A stale event for a registration that is gone (or whose slot was
-                // reused since): drop it.
-                _ => {}
+                let (index, generation) = unpack(event.token);
+                match registrations.slab.get(index) {
+                    Some(slot) if truncate_generation(slot.generation) == generation => {
+                        self.ready.push((slot.io.clone(), event.readiness));
+                    }
+                    // A stale event for a registration that is gone (or whose slot was
+                    // reused since): drop it.
+                    _ => {}
+                }
             }
+        }
+        if woken {
+            // Outside the lock: the pipe waker drains with syscalls.
+            self.handle.waker.reset();
         }
     }
 

@@ -200,12 +200,16 @@ impl ScheduledIo {
             Direction::Read => &mut waiters.reader,
             Direction::Write => &mut waiters.writer,
         };
-        match slot {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
+        // A replaced waker is dropped after the lock: its `Drop` is user code.
+        let replaced = match slot {
+            Some(waker) if waker.will_wake(cx.waker()) => None,
+            _ => slot.replace(cx.waker().clone()),
+        };
         // Checked again under the lock: see the protocol, step 2.
-        match self.ready_now(direction) {
+        let ready = self.ready_now(direction);
+        drop(waiters);
+        drop(replaced);
+        match ready {
             Some(ready) => Poll::Ready(ready),
             None => Poll::Pending,
         }
@@ -314,7 +318,8 @@ impl Future for WaitReady<'_> {
 impl Drop for WaitReady<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key {
-            self.io.waiters.lock().list.remove(key);
+            let removed = self.io.waiters.lock().list.remove(key);
+            drop(removed); // after the lock: a waker's `Drop` is user code
         }
     }
 }

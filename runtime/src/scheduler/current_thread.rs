@@ -256,7 +256,11 @@ impl Handle {
         // references are just released.
         loop {
             let local = with_local_queue(&self.shared, std::mem::take).unwrap_or_default();
-            let injected = std::mem::take(&mut *self.shared.inject.lock());
+            let injected = {
+                let mut inject = self.shared.inject.lock();
+                self.shared.inject_len.store(0, Ordering::Release);
+                std::mem::take(&mut *inject)
+            };
             if local.is_empty() && injected.is_empty() {
                 break;
             }
