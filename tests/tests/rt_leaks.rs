@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use runtime::io::AsyncFd;
 use runtime::time::sleep;
 use tests::rt::{Flavor, fd_count, thread_count, with_hang_guard};
-use tests::soak;
 
 /// One runtime's life: tasks (finished and still parked), an AsyncFd with traffic, a
 /// sleep, a pending timer, and a blocking job; then the drop.
@@ -72,7 +71,7 @@ fn runtime_drop_returns_fd_and_thread_counts_to_baseline() {
         let flavor = Flavor::CurrentThread;
         one_cycle(flavor);
         let baseline = settled_counts((fd_count(), thread_count()));
-        let cycles = soak(1000);
+        let cycles = 1000; // the figure: ~1.5 s even in a debug build
         for cycle in 0..cycles {
             one_cycle(flavor);
             if cycle == cycles / 2 {

@@ -30,7 +30,7 @@ const ECHO_LEN: usize = 64 * 1024;
 // mix-up between connections or a lost or duplicated chunk fails the byte comparison.
 #[runtime::test]
 async fn echo_over_many_concurrent_connections_is_byte_exact() {
-    let conns = tests::soak(300).max(30);
+    let conns = 300; // the figure: ~2 s even in a debug build
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
 
