@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Runtime;
+use crate::blocking::Hook;
 
 /// Builds a [`Runtime`] with custom settings.
 ///
@@ -26,6 +27,8 @@ pub struct Builder {
     pub(crate) thread_stack_size: Option<usize>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) thread_keep_alive: Duration,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,10 +44,9 @@ impl Builder {
         Builder::new(Kind::CurrentThread)
     }
 
-    /// A builder for the multi-thread flavor (a worker per core by default).
-    ///
-    /// Not available yet: `build` returns `ErrorKind::Unsupported` until the multi-thread
-    /// scheduler lands. Use [`Builder::new_current_thread`].
+    /// A builder for the multi-thread flavor: a pool of worker threads (one per core by
+    /// default) that run spawned tasks and steal from each other when idle, while
+    /// `block_on` runs its future on the calling thread.
     pub fn new_multi_thread() -> Builder {
         Builder::new(Kind::MultiThread)
     }
@@ -57,6 +59,8 @@ impl Builder {
             thread_stack_size: None,
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 
@@ -76,13 +80,11 @@ impl Builder {
         self
     }
 
-    /// Sets the number of worker threads (multi-thread flavor only).
+    /// Sets the number of worker threads of the multi-thread flavor (default: the
+    /// available parallelism). Ignored by the current-thread flavor, as in tokio.
     ///
-    /// # Panics
-    ///
-    /// If `n` is zero.
+    /// Zero is refused by [`build`](Builder::build) with `ErrorKind::InvalidInput`.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
-        assert!(n > 0, "worker_threads must be at least 1");
         self.worker_threads = Some(n);
         self
     }
@@ -120,6 +122,19 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on each of the runtime's threads (workers and blocking threads) as it
+    /// starts, before it runs any task.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each of the runtime's threads as it stops, after its last task.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
     /// How long an idle blocking thread waits for work before it exits (default 10 s).
     pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
         self.thread_keep_alive = duration;
@@ -130,16 +145,24 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// The OS error from creating the poller or waker (e.g. `EMFILE`), or `Unsupported`
-    /// for the multi-thread flavor, which is not available yet.
+    /// The OS error from creating the poller or waker (e.g. `EMFILE`) or from starting a
+    /// worker thread; `InvalidInput` for `worker_threads(0)`.
     pub fn build(&mut self) -> io::Result<Runtime> {
         match self.kind {
             Kind::CurrentThread => Runtime::build_current_thread(self),
-            Kind::MultiThread => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the multi-thread runtime is not available yet; use \
-                 Builder::new_current_thread() or #[runtime::main(flavor = \"current_thread\")]",
+            Kind::MultiThread => Runtime::build_multi_thread(self, self.num_workers()?),
+        }
+    }
+
+    /// The multi-thread flavor's worker count: as set, or the available parallelism.
+    fn num_workers(&self) -> io::Result<usize> {
+        match self.worker_threads {
+            Some(0) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "worker_threads: a multi-thread runtime needs at least 1 worker thread",
             )),
+            Some(n) => Ok(n),
+            None => Ok(std::thread::available_parallelism().map_or(1, usize::from)),
         }
     }
 }

@@ -12,6 +12,9 @@ use crate::{reactor, time};
 thread_local! {
     static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
     static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+    /// The address of the runtime this thread runs (inside its `block_on` or as its
+    /// worker), 0 for none. Unlike `CURRENT`, `Handle::enter` does not change it.
+    static RUNNING: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Restores the previous current handle when dropped.
@@ -42,6 +45,7 @@ impl Drop for SetCurrentGuard {
 #[derive(Debug)]
 pub(crate) struct EnterRuntimeGuard {
     _current: SetCurrentGuard,
+    previous_running: usize,
 }
 
 /// Enters `handle`'s runtime on this thread.
@@ -59,15 +63,29 @@ pub(crate) fn enter_runtime(handle: &scheduler::Handle) -> EnterRuntimeGuard {
          that is already running a runtime (inside `block_on` or a task); `.await` the \
          future instead, or run the blocking part in `spawn_blocking`."
     );
+    let previous_running = RUNNING
+        .try_with(|r| r.replace(handle.address()))
+        .unwrap_or(0);
     EnterRuntimeGuard {
         _current: set_current(handle),
+        previous_running,
     }
 }
 
 impl Drop for EnterRuntimeGuard {
     fn drop(&mut self) {
         let _ = IN_RUNTIME.try_with(|r| r.set(false));
+        let _ = RUNNING.try_with(|r| r.set(self.previous_running));
     }
+}
+
+/// Is this thread running `handle`'s runtime: inside its `block_on`, or one of its
+/// workers (so also inside one of its tasks)? Blocking on that runtime's shutdown here
+/// would wait for this very thread.
+pub(crate) fn is_running(handle: &scheduler::Handle) -> bool {
+    RUNNING
+        .try_with(|r| r.get() == handle.address())
+        .unwrap_or(false)
 }
 
 /// Runs `f` with the current runtime's handle.

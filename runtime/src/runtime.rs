@@ -3,13 +3,14 @@
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::blocking::{self, BlockingPool, BlockingTasks};
 use crate::builder::Builder;
+use crate::context;
 use crate::driver::Driver;
 use crate::handle::{EnterGuard, Handle};
-use crate::scheduler::{self, Flavor, current_thread};
+use crate::scheduler::{self, Flavor, current_thread, multi_thread};
 use crate::task::JoinHandle;
 
 /// The runtime: a scheduler, an I/O and timer driver, and a blocking pool.
@@ -35,6 +36,10 @@ use crate::task::JoinHandle;
 pub struct Runtime {
     handle: Handle,
     blocking_pool: BlockingPool,
+    /// The multi-thread flavor's worker threads; taken by the first shutdown.
+    workers: Option<multi_thread::Workers>,
+    /// The first shutdown (by `shutdown_timeout` or the drop) did it all.
+    is_shut_down: bool,
 }
 
 impl Runtime {
@@ -42,32 +47,45 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// As [`Builder::build`]; the multi-thread flavor is not available yet.
+    /// As [`Builder::build`].
     pub fn new() -> io::Result<Runtime> {
         Builder::new_multi_thread().build()
     }
 
     pub(crate) fn build_current_thread(builder: &Builder) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
-        let blocking_pool = BlockingPool::new(blocking::Config {
-            max_threads: builder.max_blocking_threads,
-            keep_alive: builder.thread_keep_alive,
-            thread_name: builder.thread_name.clone(),
-            stack_size: builder.thread_stack_size,
-            ..blocking::Config::default()
-        });
+        let blocking_pool = BlockingPool::new(blocking_config(builder));
         let scheduler = current_thread::Handle::new(driver, driver_handle);
-        let spawner = blocking_pool.spawner().clone();
-        let inner = Arc::new_cyclic(|runtime| scheduler::Inner {
-            flavor: Flavor::CurrentThread(scheduler),
-            blocking: BlockingTasks::new(spawner, runtime.clone()),
-        });
-        let handle = Handle {
-            inner: scheduler::Handle { inner },
-        };
+        let handle = runtime_handle(Flavor::CurrentThread(scheduler), &blocking_pool);
         Ok(Runtime {
             handle,
             blocking_pool,
+            workers: None,
+            is_shut_down: false,
+        })
+    }
+
+    pub(crate) fn build_multi_thread(builder: &Builder, num_workers: usize) -> io::Result<Runtime> {
+        let (driver, driver_handle) = Driver::new()?;
+        let blocking_pool = BlockingPool::new(blocking_config(builder));
+        let (spawner, launch) = multi_thread::build(
+            driver,
+            driver_handle,
+            multi_thread::Config {
+                num_workers,
+                thread_name: builder.thread_name.clone(),
+                stack_size: builder.thread_stack_size,
+                on_thread_start: builder.on_thread_start.clone(),
+                on_thread_stop: builder.on_thread_stop.clone(),
+            },
+        );
+        let handle = runtime_handle(Flavor::MultiThread(spawner), &blocking_pool);
+        let workers = launch.start(&handle.inner)?;
+        Ok(Runtime {
+            handle,
+            blocking_pool,
+            workers: Some(workers),
+            is_shut_down: false,
         })
     }
 
@@ -109,26 +127,98 @@ impl Runtime {
         self.handle.enter()
     }
 
-    /// Shuts down, waiting at most `timeout` for blocking threads; threads still busy then
-    /// are detached (their results are dropped).
+    /// Shuts down, waiting at most `timeout` for worker and blocking threads; threads still
+    /// busy then are detached (their results are dropped).
+    ///
+    /// # Panics
+    ///
+    /// As the drop does, if called from inside this runtime with a non-zero `timeout`.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }
 
-    /// Shuts down without waiting for blocking threads (they are detached).
+    /// Shuts down without waiting for worker or blocking threads (they are detached).
+    ///
+    /// Called from inside this runtime (one of its tasks, or its `block_on` future), it
+    /// does not panic: the tasks are dropped once the scheduler is free (for the
+    /// current-thread flavor, when that `block_on` returns).
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.is_shut_down, true) {
+            return;
+        }
+        if context::is_running(&self.handle.inner) {
+            self.shutdown_from_inside(timeout);
+            return;
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         {
             // Futures dropped here may spawn, sleep or touch I/O: give them a context.
             let _enter = self.handle.enter();
             self.handle.inner.shutdown();
         }
-        self.blocking_pool.shutdown(timeout);
+        if let Some(mut workers) = self.workers.take() {
+            workers.wait(remaining(deadline));
+        }
+        self.blocking_pool.shutdown(remaining(deadline));
         self.handle.inner.shutdown_blocking();
     }
+}
+
+impl Runtime {
+    /// Dropped (or shut down) by its own task or inside its own `block_on`: waiting for the
+    /// scheduler would wait for this very thread. Shut down without waiting, so nothing
+    /// leaks, then refuse the blocking drop loudly, as tokio does.
+    fn shutdown_from_inside(&mut self, timeout: Option<Duration>) {
+        {
+            let _enter = self.handle.enter();
+            self.handle.inner.shutdown_deferred();
+        }
+        drop(self.workers.take()); // detached; they stop by themselves
+        self.blocking_pool.shutdown(Some(Duration::ZERO));
+        self.handle.inner.shutdown_blocking();
+        if timeout != Some(Duration::ZERO) && !std::thread::panicking() {
+            panic!(
+                "a runtime was dropped from inside itself (one of its tasks or its `block_on` \
+                 future): a drop waits for the runtime's threads, here that is this very \
+                 thread. The runtime is shut down in the background instead; drop it outside \
+                 the runtime, or call `shutdown_background()`"
+            );
+        }
+    }
+}
+
+/// The blocking pool's settings from the builder.
+fn blocking_config(builder: &Builder) -> blocking::Config {
+    blocking::Config {
+        max_threads: builder.max_blocking_threads,
+        keep_alive: builder.thread_keep_alive,
+        thread_name: builder.thread_name.clone(),
+        stack_size: builder.thread_stack_size,
+        after_start: builder.on_thread_start.clone(),
+        before_stop: builder.on_thread_stop.clone(),
+        ..blocking::Config::default()
+    }
+}
+
+/// The runtime's `Handle` around its scheduler and blocking pool.
+fn runtime_handle(flavor: Flavor, blocking_pool: &BlockingPool) -> Handle {
+    let spawner = blocking_pool.spawner().clone();
+    let inner = Arc::new_cyclic(|runtime| scheduler::Inner {
+        flavor,
+        blocking: BlockingTasks::new(spawner, runtime.clone()),
+    });
+    Handle {
+        inner: scheduler::Handle { inner },
+    }
+}
+
+/// Time left until `deadline` (`None`: no limit).
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
 }
 
 impl Drop for Runtime {

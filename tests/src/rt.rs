@@ -63,13 +63,11 @@ macro_rules! rt_test {
                 $crate::rt::Flavor::CurrentThread.run(|$flavor| $body);
             }
 
-            // When `Builder::new_multi_thread()` builds, add the second arm here:
-            //
-            // $(#[$attr])*
-            // #[test]
-            // fn multi_thread() {
-            //     $crate::rt::Flavor::MultiThread.run(|$flavor| $body);
-            // }
+            $(#[$attr])*
+            #[test]
+            fn multi_thread() {
+                $crate::rt::Flavor::MultiThread.run(|$flavor| $body);
+            }
         }
         $crate::rt_test! { $($rest)* }
     };
@@ -80,7 +78,7 @@ macro_rules! rt_test {
 pub enum Flavor {
     /// `Builder::new_current_thread()`.
     CurrentThread,
-    /// `Builder::new_multi_thread()` with two workers (not built by `build` yet).
+    /// `Builder::new_multi_thread()` with two workers.
     MultiThread,
 }
 

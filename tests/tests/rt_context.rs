@@ -156,15 +156,3 @@ fn handle_block_on_after_runtime_drop_panics_instead_of_hanging() {
         assert!(message.contains("shut down"), "{message}");
     });
 }
-
-// Proves that the multi-thread builder, not available yet, says so with an error rather
-// than a panic or a silently different runtime. When it lands, this test fails on purpose:
-// delete it and enable the multi_thread arm of `tests::rt_test!`.
-#[test]
-fn multi_thread_builder_reports_unsupported_until_it_lands() {
-    let Err(err) = Builder::new_multi_thread().build() else {
-        panic!("the multi-thread runtime builds now: enable the multi_thread arm of rt_test!");
-    };
-    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
-    assert!(err.to_string().contains("new_current_thread"), "{err}");
-}

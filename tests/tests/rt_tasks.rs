@@ -13,7 +13,7 @@ use futures_util::FutureExt;
 use runtime::Handle;
 use runtime::task::{JoinHandle, spawn_local, yield_now};
 use runtime::time::sleep;
-use tests::rt::{DropCounter, WakerSlot, oneshot, panic_message};
+use tests::rt::{DropCounter, Flavor, WakerSlot, oneshot, panic_message};
 use tests::rt_test;
 
 /// Yields until `done` holds; fails after many rounds instead of spinning forever.
@@ -461,7 +461,13 @@ rt_test! {
             });
             task.await.unwrap()
         });
-        assert_eq!(value, driver.thread().id(), "the task ran on runtime A's thread");
+        match flavor {
+            Flavor::CurrentThread => {
+                assert_eq!(value, driver.thread().id(), "the task ran on runtime A's thread");
+            }
+            // A's workers run its tasks; B's block_on thread never does.
+            Flavor::MultiThread => assert_ne!(value, thread::current().id()),
+        }
         stop.send(());
         driver.join().unwrap();
     }
@@ -488,12 +494,15 @@ rt_test! {
     }
 
     // Proves that a runtime dropped by one of its own tasks (which owns the Runtime)
-    // does not deadlock waiting for the scheduler that is running that very task.
+    // does not deadlock waiting for the scheduler that is running that very task: the
+    // drop panics with a message saying why (as tokio's does), inside the task.
     fn runtime_dropped_by_its_own_task_does_not_deadlock(flavor) {
         let rt = flavor.build();
         let handle = rt.handle().clone();
         let dropper = handle.spawn(async move { drop(rt) });
-        handle.block_on(dropper).unwrap();
+        let err = handle.block_on(dropper).unwrap_err();
+        let message = panic_message(&*err.into_panic());
+        assert!(message.contains("dropped from inside itself"), "{message}");
     }
 
     // Proves that two threads calling block_on on one runtime take turns: the second

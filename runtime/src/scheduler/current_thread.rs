@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -30,6 +30,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::driver::{self, Driver};
 use crate::reactor;
+use crate::scheduler::inject::Inject;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Task polls between two non-blocking looks at the driver.
@@ -54,13 +55,15 @@ pub(crate) struct Handle {
     core_returned: Condvar,
     /// Set (under the `core` lock) once `shutdown` has taken the core for good.
     shut_down: AtomicBool,
+    /// Set (under the `core` lock) by `shutdown_deferred`: whoever hands the core back
+    /// shuts down instead.
+    shutdown_requested: AtomicBool,
 }
 
 /// What tasks see of their scheduler.
 pub(crate) struct Shared {
     owned: OwnedTasks<Arc<Shared>>,
-    inject: Mutex<VecDeque<Runnable>>,
-    inject_len: AtomicUsize,
+    inject: Inject<Runnable>,
     park: AtomicU8,
     reactor: Weak<reactor::Handle>,
 }
@@ -91,8 +94,7 @@ impl Handle {
     pub(crate) fn new(driver: Driver, handle: driver::Handle) -> Handle {
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
-            inject: Mutex::new(VecDeque::new()),
-            inject_len: AtomicUsize::new(0),
+            inject: Inject::new(),
             park: AtomicU8::new(EMPTY),
             reactor: Arc::downgrade(&handle.io),
         });
@@ -110,6 +112,7 @@ impl Handle {
             }),
             core_returned: Condvar::new(),
             shut_down: AtomicBool::new(false),
+            shutdown_requested: AtomicBool::new(false),
         }
     }
 
@@ -214,6 +217,17 @@ impl Handle {
     fn return_core(&self, core: Box<Core>) {
         let waiters = {
             let mut slot = self.core.lock();
+            if self.shutdown_requested.load(Ordering::Acquire) {
+                // Dropped from inside (see `shutdown_deferred`): shut down now.
+                self.shut_down.store(true, Ordering::Release);
+                let waiters = std::mem::take(&mut slot.waiters);
+                drop(slot);
+                for thread in waiters {
+                    thread.unpark();
+                }
+                self.shutdown_core(core);
+                return;
+            }
             slot.core = Some(core);
             std::mem::take(&mut slot.waiters)
         };
@@ -225,9 +239,10 @@ impl Handle {
     }
 
     /// Drops every task (each future exactly once), then fails I/O and timers. Called by
-    /// `Runtime`'s drop, with the runtime's context entered.
+    /// `Runtime`'s drop, with the runtime's context entered, on a thread not running this
+    /// runtime (see [`shutdown_deferred`](Handle::shutdown_deferred) for that case).
     pub(crate) fn shutdown(&self) {
-        let mut core = {
+        let core = {
             let mut slot = self.core.lock();
             loop {
                 if let Some(core) = slot.core.take() {
@@ -237,30 +252,46 @@ impl Handle {
                 if self.shut_down.load(Ordering::Acquire) {
                     return; // already shut down
                 }
-                if self.shared.is_local_thread() {
-                    // Dropped by this runtime's own task or block_on future: the core is
-                    // held up this thread's stack and cannot be waited for here.
-                    return;
-                }
                 // Another thread is inside block_on (through a `Handle`): its tasks are
                 // ours to drop, so wait for it to hand the core back.
                 self.core_returned.wait(&mut slot);
             }
         };
+        self.shutdown_core(core);
+    }
+
+    /// Shuts down as soon as the core is free, without waiting for it: for a runtime
+    /// dropped (or shut down in the background) from inside its own `block_on` or task,
+    /// where the core is held up this thread's stack. The holder's `block_on` shuts down
+    /// when it hands the core back; nothing keeps running as a zombie.
+    pub(crate) fn shutdown_deferred(&self) {
+        let core = {
+            let mut slot = self.core.lock();
+            self.shutdown_requested.store(true, Ordering::Release);
+            let core = slot.core.take();
+            if core.is_some() {
+                self.shut_down.store(true, Ordering::Release);
+            }
+            core
+        };
+        if let Some(core) = core {
+            self.shutdown_core(core);
+        }
+    }
+
+    fn shutdown_core(&self, mut core: Box<Core>) {
         // Nobody can be waiting for the core now: `return_core` unparked the block_on
-        // callers that were, and new ones see `shut_down` under the lock we just held.
+        // callers that were, and new ones see `shut_down` under the lock.
         self.core_returned.notify_all();
+        // Spawns and foreign wakes from here on are refused (and their task dropped).
+        self.shared.inject.close();
         let previous = install_local(&self.shared, std::mem::take(&mut core.queue));
         self.shared.owned.close_and_shutdown_all();
         // Futures dropped above may have woken tasks; those are complete, so the queued
         // references are just released.
         loop {
             let local = with_local_queue(&self.shared, std::mem::take).unwrap_or_default();
-            let injected = {
-                let mut inject = self.shared.inject.lock();
-                self.shared.inject_len.store(0, Ordering::Release);
-                std::mem::take(&mut *inject)
-            };
+            let injected = self.shared.inject.take_all();
             if local.is_empty() && injected.is_empty() {
                 break;
             }
@@ -334,13 +365,7 @@ impl Shared {
     }
 
     fn pop_inject(&self) -> Option<Runnable> {
-        if self.inject_len.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let mut inject = self.inject.lock();
-        let task = inject.pop_front();
-        self.inject_len.store(inject.len(), Ordering::Release);
-        task
+        self.inject.pop()
     }
 
     fn park(&self, core: &mut Core) {
@@ -353,7 +378,7 @@ impl Shared {
             self.park.store(EMPTY, Ordering::Release);
             return;
         }
-        if self.inject_len.load(Ordering::Acquire) != 0 {
+        if !self.inject.is_empty() {
             self.park.store(EMPTY, Ordering::Release);
             return;
         }
@@ -380,12 +405,11 @@ impl Schedule for Arc<Shared> {
         let Err(task) = try_push_local(self, task) else {
             return;
         };
-        {
-            let mut inject = self.inject.lock();
-            inject.push_back(task);
-            self.inject_len.store(inject.len(), Ordering::Release);
+        match self.inject.push(task) {
+            Ok(()) => self.unpark(),
+            // Shut down: the task was cancelled; release our reference.
+            Err(task) => drop(task),
         }
-        self.unpark();
     }
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
@@ -519,7 +543,7 @@ impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("current_thread::Shared")
             .field("tasks", &self.owned.len())
-            .field("injected", &self.inject_len.load(Ordering::Relaxed))
+            .field("injected", &self.inject.len())
             .finish_non_exhaustive()
     }
 }

@@ -1,10 +1,15 @@
-//! Executors. One flavor for now: the current-thread scheduler.
+//! Executors: the current-thread scheduler and the multi-thread work-stealing one, and
+//! what they share (the closable inject queue, parking a thread in `block_on`).
 
 #[allow(
     unsafe_code,
     reason = "spawn_local binds a !Send task on the core's thread"
 )]
 pub(crate) mod current_thread;
+pub(crate) mod multi_thread;
+
+mod inject;
+mod park_thread;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,12 +33,19 @@ pub(crate) struct Inner {
 #[derive(Debug)]
 pub(crate) enum Flavor {
     CurrentThread(current_thread::Handle),
+    MultiThread(multi_thread::Spawner),
 }
 
 impl Handle {
+    /// Identifies the runtime (for `context::is_running`).
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.inner).addr()
+    }
+
     pub(crate) fn driver(&self) -> &driver::Handle {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => &h.driver,
+            Flavor::MultiThread(s) => &s.driver,
         }
     }
 
@@ -44,6 +56,7 @@ impl Handle {
     {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => h.spawn(future),
+            Flavor::MultiThread(s) => s.spawn(future),
         }
     }
 
@@ -54,6 +67,12 @@ impl Handle {
     {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => h.spawn_local(future),
+            Flavor::MultiThread(_) => panic!(
+                "spawn_local: this is a multi-thread runtime, whose tasks move between \
+                 threads, so it cannot run a !Send future; use `spawn` with a Send future, \
+                 or a `LocalRuntime` (`Builder::new_current_thread().build_local()`, as \
+                 `#[runtime::main(flavor = \"current_thread\")]` builds)"
+            ),
         }
     }
 
@@ -68,12 +87,23 @@ impl Handle {
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => h.block_on(future),
+            Flavor::MultiThread(s) => s.block_on(future),
         }
     }
 
     pub(crate) fn shutdown(&self) {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => h.shutdown(),
+            Flavor::MultiThread(s) => s.shutdown(),
+        }
+    }
+
+    /// Shuts down without waiting: for a runtime dropped from inside itself (its own
+    /// `block_on` or task, see `context::is_running`), where waiting would deadlock.
+    pub(crate) fn shutdown_deferred(&self) {
+        match &self.inner.flavor {
+            Flavor::CurrentThread(h) => h.shutdown_deferred(),
+            Flavor::MultiThread(s) => s.shutdown_deferred(),
         }
     }
 
