@@ -19,6 +19,13 @@ use crate::reactor::{Direction, ReadyEvent, Registration};
 /// Dropping an `AsyncFd` deregisters the descriptor *before* the inner value (and with it,
 /// typically, the descriptor) is dropped.
 ///
+/// The waiting methods (`readable`, `writable`, `poll_*_ready`, `*_with`) take part in the
+/// task's cooperative budget ([`consume_budget`](crate::task::consume_budget)): each
+/// operation that completes takes one unit, and once the budget is spent they return
+/// `Pending` and wake the task, so a descriptor that is always ready lets the other tasks
+/// run. A type built on these methods (a socket's `AsyncRead`, say) takes part for free;
+/// `try_io` does not wait and is not charged.
+///
 /// # Examples
 ///
 /// ```

@@ -13,7 +13,7 @@ mod registration;
 mod scheduled_io;
 
 pub(crate) use registration::Registration;
-pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo, WaitReady};
+pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 
 use std::io;
 use std::os::fd::RawFd;

@@ -1,14 +1,24 @@
 //! One descriptor's membership in the reactor: readiness polling and the retry loop that
 //! clears readiness on `WouldBlock`.
+//!
+//! Every waiting entry point takes one unit of the task's cooperative budget per
+//! operation that completes (`task/coop.rs`): a readiness that is granted, or an `op`
+//! that returns something other than `WouldBlock` (the retries inside one operation
+//! cost nothing more). Once the budget is spent they return `Pending` and wake the
+//! task, so a descriptor that is always ready cannot starve the others. `try_io` does
+//! not wait and is not charged.
 
+use std::future::{Future, poll_fn};
 use std::io;
 use std::os::fd::RawFd;
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use sys::Token;
 
-use super::{Direction, Handle, ReadyEvent, ScheduledIo, WaitReady};
+use super::{Direction, Handle, ReadyEvent, ScheduledIo};
+use crate::task::coop;
 
 /// A registered descriptor. Deregister it (with the fd) before the fd closes.
 #[derive(Debug)]
@@ -31,12 +41,22 @@ impl Registration {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
-        self.io.poll_ready(cx, direction)
+        let coop = ready!(coop::poll_proceed(cx));
+        let event = ready!(self.io.poll_ready(cx, direction));
+        coop.made_progress();
+        Poll::Ready(event)
     }
 
     /// Future-based readiness for `direction` (any number of waiters).
-    pub(crate) fn readiness(&self, direction: Direction) -> WaitReady<'_> {
-        self.io.readiness(direction)
+    pub(crate) async fn readiness(&self, direction: Direction) -> io::Result<ReadyEvent> {
+        let mut wait = pin!(self.io.readiness(direction));
+        poll_fn(|cx| {
+            let coop = ready!(coop::poll_proceed(cx));
+            let event = ready!(wait.as_mut().poll(cx));
+            coop.made_progress();
+            Poll::Ready(event)
+        })
+        .await
     }
 
     /// Clears readiness granted by `event` on the caller's judgement (closed bits stay).
@@ -57,13 +77,17 @@ impl Registration {
         direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        let coop = ready!(coop::poll_proceed(cx));
         loop {
-            let event = ready!(self.poll_ready(cx, direction))?;
+            let event = ready!(self.io.poll_ready(cx, direction))?;
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_after_would_block(event);
                 }
-                result => return Poll::Ready(result),
+                result => {
+                    coop.made_progress();
+                    return Poll::Ready(result);
+                }
             }
         }
     }
@@ -74,15 +98,24 @@ impl Registration {
         direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        loop {
-            let event = self.readiness(direction).await?;
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.io.clear_after_would_block(event);
+        let mut wait = pin!(self.io.readiness(direction));
+        poll_fn(|cx| {
+            let coop = ready!(coop::poll_proceed(cx));
+            loop {
+                let event = ready!(wait.as_mut().poll(cx))?;
+                match op() {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.io.clear_after_would_block(event);
+                        wait.set(self.io.readiness(direction));
+                    }
+                    result => {
+                        coop.made_progress();
+                        return Poll::Ready(result);
+                    }
                 }
-                result => return result,
             }
-        }
+        })
+        .await
     }
 
     /// Runs `op` once if `direction` is ready now; on `WouldBlock` clears that readiness.

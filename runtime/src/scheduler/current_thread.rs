@@ -31,7 +31,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::driver::{self, Driver};
 use crate::reactor;
 use crate::scheduler::inject::Inject;
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task, coop};
 
 /// Task polls between two non-blocking looks at the driver.
 const EVENT_INTERVAL: u32 = 61;
@@ -321,7 +321,7 @@ impl Shared {
         loop {
             if waker_state.woken.swap(false, Ordering::AcqRel) {
                 since_driver += 1;
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                     return output;
                 }
             }

@@ -20,7 +20,7 @@ use super::state::{
     JoinWakerUpdate, RefDec, State, TransitionToComplete, TransitionToIdle, TransitionToRunning,
     TransitionToShutdown, UnsetWakerAfterComplete,
 };
-use super::{Notified, Schedule, Task, waker, yield_now};
+use super::{Notified, Schedule, Task, coop, waker, yield_now};
 
 // The vtable entries. Each has the same `# Safety` contract: `ptr` is the header
 // of a live `Cell<F, S>` with these `F` and `S`, and the caller owns the
@@ -182,7 +182,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
             // keeps the join handle from waiting forever; the future is left alone.
             return self.finish(Err(JoinError::cancelled()));
         }
-        let (poll, yielded) = yield_now::track(|| self.poll_future());
+        let (poll, yielded) = yield_now::track(|| coop::budget(|| self.poll_future()));
         match poll {
             Poll::Ready(output) => self.finish(output),
             Poll::Pending => self.settle_pending(yielded),

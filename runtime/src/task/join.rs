@@ -5,8 +5,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
+use super::coop;
 use super::error::JoinError;
 use super::raw::Header;
 use super::state::TransitionToNotifiedByRef;
@@ -99,6 +100,8 @@ impl<T> Future for JoinHandle<T> {
     ///
     /// Panics if polled again after it returned `Poll::Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A loop joining finished tasks would otherwise never yield.
+        let coop = ready!(coop::poll_proceed(cx));
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: the task's output type is `T` (fixed when the handle was made),
         // `out` is a valid slot of the type the vtable writes, and the handle's
@@ -109,6 +112,9 @@ impl<T> Future for JoinHandle<T> {
                 NonNull::from(&mut out).cast(),
                 cx.waker(),
             );
+        }
+        if out.is_ready() {
+            coop.made_progress();
         }
         out
     }

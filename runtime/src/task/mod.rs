@@ -1,8 +1,9 @@
 //! Tasks: one allocation per spawned future, a state word, and the handles to it.
 //!
-//! Public: [`JoinHandle`], [`JoinError`], [`yield_now()`]. Crate-internal: the
-//! `Schedule` trait an executor implements, the `Task` / `Notified` references it
-//! stores, and the `OwnedTasks` registry it spawns through.
+//! Public: [`JoinHandle`], [`JoinError`], [`yield_now()`], [`consume_budget()`].
+//! Crate-internal: the `Schedule` trait an executor implements, the `Task` /
+//! `Notified` references it stores, the `OwnedTasks` registry it spawns through, and
+//! the cooperative budget (`coop`) it sets around each poll.
 //!
 //! # Map
 //!
@@ -16,6 +17,7 @@
 //! | `error.rs` | `JoinError` |
 //! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown |
 //! | `yield_now.rs` | `yield_now` |
+//! | `coop.rs` | the cooperative budget of one task poll; `consume_budget` |
 //!
 //! # Lifecycle
 //!
@@ -68,6 +70,7 @@
 //! 9. **Registry slot.** `Header::owned_key` is read and written only under the
 //!    `OwnedTasks` mutex.
 
+pub(crate) mod coop;
 mod error;
 mod harness;
 mod join;
@@ -88,6 +91,7 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::thread::{self, ThreadId};
 
+pub use coop::consume_budget;
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub(crate) use owned::OwnedTasks;

@@ -54,10 +54,16 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        let _ = YIELDED.try_with(|flag| flag.set(true));
+        mark_yielded();
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// Marks the running poll as a yield: a wake of the task during it goes through
+/// `Schedule::yield_now`. Also used when the cooperative budget runs out (`coop.rs`).
+pub(super) fn mark_yielded() {
+    let _ = YIELDED.try_with(|flag| flag.set(true));
 }
 
 /// Runs one poll and reports whether `yield_now` was used during it. The flag of

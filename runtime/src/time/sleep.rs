@@ -3,11 +3,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use super::Handle;
 use super::wheel::Key;
+use crate::task::coop;
 
 /// Waits until `duration` has passed. Equivalent to `sleep_until(Instant::now() + duration)`,
 /// except that a duration too large for an `Instant` (such as `Duration::MAX`) means "about
@@ -49,6 +50,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// in O(1). It is `Unpin`; methods take `Pin<&mut Self>` for compatibility with tokio.
 ///
 /// Polling it before its deadline after its runtime shut down panics: it could never fire.
+/// Completing takes one unit of the task's cooperative budget
+/// ([`consume_budget`](crate::task::consume_budget)).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
@@ -85,7 +88,10 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        // An elapsed sleep is ready at once: a loop of them must still yield.
+        let coop = ready!(coop::poll_proceed(cx));
         if this.elapsed || Instant::now() >= this.deadline {
+            coop.made_progress();
             this.elapsed = true;
             this.handle.cancel(&mut this.key);
             return Poll::Ready(());

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::{Sleep, sleep, sleep_until};
+use crate::task::coop;
 
 /// Runs `future` for at most `duration`: `Ok(output)` if it finishes first, `Err(Elapsed)`
 /// otherwise (the future is dropped with the `Timeout`). The future is polled before the
@@ -78,10 +79,19 @@ impl<F: Future> Future for Timeout<F> {
             let this = self.get_unchecked_mut();
             (Pin::new_unchecked(&mut this.future), &mut this.delay)
         };
+        let had_budget = coop::has_budget_remaining();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(delay).poll(cx) {
+        // If the future spent the budget, the deadline is still checked: else a future
+        // that spends it on every poll would never time out.
+        let poll_delay = || Pin::new(delay).poll(cx);
+        let polled = if had_budget && !coop::has_budget_remaining() {
+            coop::unconstrained(poll_delay)
+        } else {
+            poll_delay()
+        };
+        match polled {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
