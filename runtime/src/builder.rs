@@ -5,8 +5,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Runtime;
 use crate::blocking::Hook;
+use crate::{LocalRuntime, Runtime};
 
 /// Builds a [`Runtime`] with custom settings.
 ///
@@ -149,9 +149,28 @@ impl Builder {
     /// worker thread; `InvalidInput` for `worker_threads(0)`.
     pub fn build(&mut self) -> io::Result<Runtime> {
         match self.kind {
-            Kind::CurrentThread => Runtime::build_current_thread(self),
+            Kind::CurrentThread => Runtime::build_current_thread(self, None),
             Kind::MultiThread => Runtime::build_multi_thread(self, self.num_workers()?),
         }
+    }
+
+    /// Builds a [`LocalRuntime`]: a current-thread runtime bound to this thread, which can
+    /// run `!Send` futures with [`spawn_local`](crate::task::spawn_local).
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Builder::build); `InvalidInput` on a multi-thread builder, whose tasks
+    /// move between threads.
+    pub fn build_local(&mut self) -> io::Result<LocalRuntime> {
+        if self.kind != Kind::CurrentThread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "build_local: only the current-thread flavor can run !Send tasks; use \
+                 Builder::new_current_thread()",
+            ));
+        }
+        let owner = std::thread::current().id();
+        Runtime::build_current_thread(self, Some(owner)).map(LocalRuntime::new)
     }
 
     /// The multi-thread flavor's worker count: as set, or the available parallelism.

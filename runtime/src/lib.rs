@@ -42,6 +42,7 @@ mod scheduler; // executors (unsafe: scheduler::current_thread)
 mod builder; // Builder
 mod context; // the thread's current runtime
 mod handle; // Handle
+mod local_runtime; // LocalRuntime: a !Send current-thread runtime for spawn_local
 mod runtime; // Runtime
 
 #[cfg(feature = "criterion")]
@@ -50,6 +51,7 @@ mod criterion; // criterion's AsyncExecutor for &Runtime
 pub use builder::Builder;
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
+pub use local_runtime::LocalRuntime;
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
 pub use task::{spawn, spawn_blocking};

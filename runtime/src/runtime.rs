@@ -52,10 +52,14 @@ impl Runtime {
         Builder::new_multi_thread().build()
     }
 
-    pub(crate) fn build_current_thread(builder: &Builder) -> io::Result<Runtime> {
+    /// A current-thread runtime; `owner` binds it to that thread (a `LocalRuntime`).
+    pub(crate) fn build_current_thread(
+        builder: &Builder,
+        owner: Option<std::thread::ThreadId>,
+    ) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
         let blocking_pool = BlockingPool::new(blocking_config(builder));
-        let scheduler = current_thread::Handle::new(driver, driver_handle);
+        let scheduler = current_thread::Handle::new(driver, driver_handle, owner);
         let handle = runtime_handle(Flavor::CurrentThread(scheduler), &blocking_pool);
         Ok(Runtime {
             handle,

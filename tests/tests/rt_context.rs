@@ -67,18 +67,21 @@ fn enter_makes_the_runtime_current_until_the_guard_drops() {
 }
 
 // Proves that spawn_local outside any runtime panics with a message, and so does
-// spawn_local on a thread where the runtime is entered but no block_on runs.
+// spawn_local on a Send current-thread runtime (entered, or inside its block_on): it
+// names the LocalRuntime that makes it work.
 #[test]
-fn spawn_local_outside_block_on_panics_with_a_message() {
+fn spawn_local_outside_a_local_runtime_panics_with_a_message() {
     let message = expect_panic(|| spawn_local(async {}));
     assert!(message.contains("spawn_local"), "{message}");
     assert!(message.contains("no runtime"), "{message}");
 
     let rt = Builder::new_current_thread().build().unwrap();
-    let _guard = rt.enter();
+    let guard = rt.enter();
     let message = expect_panic(|| spawn_local(async {}));
-    assert!(message.contains("spawn_local"), "{message}");
-    assert!(message.contains("block_on"), "{message}");
+    assert!(message.contains("build_local"), "{message}");
+    drop(guard);
+    let message = rt.block_on(async { expect_panic(|| spawn_local(async {})) });
+    assert!(message.contains("build_local"), "{message}");
 }
 
 // Proves that spawn_local from a thread other than the one inside block_on panics, even
@@ -88,7 +91,7 @@ fn spawn_local_outside_block_on_panics_with_a_message() {
 #[test]
 fn spawn_local_from_another_thread_than_block_on_panics() {
     with_hang_guard(|| {
-        let rt = Builder::new_current_thread().build().unwrap();
+        let rt = Builder::new_current_thread().build_local().unwrap();
         let handle = rt.handle().clone();
         let (tx, rx) = tests::rt::oneshot::<String>();
         let other = std::thread::spawn(move || {

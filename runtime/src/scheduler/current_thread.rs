@@ -25,6 +25,7 @@ use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
+use std::thread::ThreadId;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -58,6 +59,8 @@ pub(crate) struct Handle {
     /// Set (under the `core` lock) by `shutdown_deferred`: whoever hands the core back
     /// shuts down instead.
     shutdown_requested: AtomicBool,
+    /// For a `LocalRuntime`: the only thread that may run it (and so its `!Send` tasks).
+    owner: Option<ThreadId>,
 }
 
 /// What tasks see of their scheduler.
@@ -91,7 +94,8 @@ thread_local! {
 }
 
 impl Handle {
-    pub(crate) fn new(driver: Driver, handle: driver::Handle) -> Handle {
+    /// A scheduler for `driver`; `owner` binds it to one thread (a `LocalRuntime`).
+    pub(crate) fn new(driver: Driver, handle: driver::Handle, owner: Option<ThreadId>) -> Handle {
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
             inject: Inject::new(),
@@ -113,6 +117,7 @@ impl Handle {
             core_returned: Condvar::new(),
             shut_down: AtomicBool::new(false),
             shutdown_requested: AtomicBool::new(false),
+            owner,
         }
     }
 
@@ -135,15 +140,23 @@ impl Handle {
         F: Future + 'static,
         F::Output: 'static,
     {
+        let Some(owner) = self.owner else {
+            panic!(
+                "spawn_local needs a `LocalRuntime`: this runtime is `Send`, so the thread \
+                 running it could change under a !Send task. Build one with \
+                 `Builder::new_current_thread().build_local()` (`#[runtime::main(flavor = \
+                 \"current_thread\")]` and `#[runtime::test]` do), or use `spawn` with a Send \
+                 future"
+            );
+        };
         assert!(
-            self.shared.is_local_thread(),
-            "spawn_local must be called from inside a current-thread runtime's `block_on` \
-             (or one of its tasks), on the thread running it"
+            owner == std::thread::current().id(),
+            "spawn_local must be called on the thread that owns the `LocalRuntime` (inside its \
+             `block_on`, one of its tasks, or beside it); other threads can only `spawn`"
         );
-        // SAFETY: this thread holds the core (checked above), and the current-thread
-        // scheduler polls tasks only on the thread holding the core. If the core later
-        // moves to another thread, the task layer refuses to poll or drop the future there
-        // (it records its owner thread).
+        // SAFETY: this is the runtime's owner thread. Only the owner may take the core (see
+        // `block_on`), and a `LocalRuntime` is !Send, so it is also shut down here: the task
+        // is polled and dropped only on this thread.
         let (join, notified) = unsafe { self.shared.owned.bind_local(future, self.shared.clone()) };
         if let Some(task) = notified {
             self.shared.schedule(task);
@@ -157,7 +170,19 @@ impl Handle {
     /// polled here without it, like tokio does: its timers and I/O are driven by the core's
     /// holder, whose wakes unpark this thread. When the core comes back, this thread takes
     /// it and goes on with the same future.
+    ///
+    /// # Panics
+    ///
+    /// On a thread other than a `LocalRuntime`'s own.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if let Some(owner) = self.owner {
+            assert!(
+                owner == std::thread::current().id(),
+                "block_on: this runtime is a `LocalRuntime`, bound to the thread that built it \
+                 (its !Send tasks live there); spawn onto it through the Handle instead, or \
+                 use a `Runtime`"
+            );
+        }
         let mut future = pin!(future);
         let parker = Arc::new(ThreadWaker {
             woken: AtomicBool::new(true),

@@ -11,6 +11,9 @@ pub(crate) mod multi_thread;
 mod inject;
 mod park_thread;
 
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -104,6 +107,19 @@ impl Handle {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => h.shutdown_deferred(),
             Flavor::MultiThread(s) => s.shutdown_deferred(),
+        }
+    }
+
+    /// The state tasks hold a reference to, to check it is freed.
+    #[cfg(test)]
+    pub(crate) fn task_scheduler(&self) -> std::sync::Weak<dyn std::any::Any + Send + Sync> {
+        match &self.inner.flavor {
+            Flavor::CurrentThread(h) => {
+                let weak: std::sync::Weak<dyn std::any::Any + Send + Sync> =
+                    Arc::downgrade(&h.shared) as _;
+                weak
+            }
+            Flavor::MultiThread(s) => s.task_scheduler(),
         }
     }
 

@@ -31,13 +31,18 @@ where
     context::current("runtime::spawn").spawn(future)
 }
 
-/// Spawns a `!Send` future onto the current-thread runtime this code runs in, with no
-/// `LocalSet` ceremony. The task only ever runs on this thread.
+/// Spawns a `!Send` future onto the [`LocalRuntime`](crate::LocalRuntime) this code runs
+/// in, with no `LocalSet` ceremony. The task only ever runs on this thread.
+///
+/// One rule on every flavor: it works on a `LocalRuntime` (which
+/// `#[runtime::main(flavor = "current_thread")]` and `#[runtime::test]` build), on its
+/// thread. Anywhere else it panics with a message naming the alternative: on a `Send`
+/// runtime (current-thread `Runtime` or multi-thread) a !Send task could end up on another
+/// thread, so it is refused rather than silently cancelled.
 ///
 /// # Panics
 ///
-/// Outside a current-thread runtime's `block_on` (or its tasks), with a message saying
-/// where it works.
+/// Outside a `LocalRuntime`, or on a thread other than its own.
 #[track_caller]
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where

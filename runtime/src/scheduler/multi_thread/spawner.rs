@@ -125,6 +125,16 @@ impl Drop for LeaveBlockOn<'_> {
     }
 }
 
+impl Spawner {
+    /// What tasks hold a reference to, to check it is freed.
+    #[cfg(test)]
+    pub(crate) fn task_scheduler(&self) -> std::sync::Weak<dyn std::any::Any + Send + Sync> {
+        let weak: std::sync::Weak<dyn std::any::Any + Send + Sync> =
+            Arc::downgrade(&self.shared) as _;
+        weak
+    }
+}
+
 impl Shared {
     /// Queues a woken (or new) task; see the module docs.
     pub(super) fn schedule_task(self: &Arc<Self>, task: Runnable, is_yield: bool) {
