@@ -4,7 +4,7 @@ use std::future::Future;
 
 use crate::context::{self, SetCurrentGuard, TryCurrentError};
 use crate::scheduler;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, boxes};
 
 /// A cloneable, `Send + Sync` reference to a [`Runtime`](crate::Runtime): spawn onto it
 /// from any thread, enter its context, or block on a future with it.
@@ -63,7 +63,12 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future)
+        // A large future goes to the heap here, before it is moved again.
+        if const { boxes::<F>() } {
+            self.inner.spawn(Box::pin(future))
+        } else {
+            self.inner.spawn(future)
+        }
     }
 
     /// Runs a blocking function on the runtime's blocking pool.
@@ -83,6 +88,15 @@ impl Handle {
     /// If called from inside a runtime (a task or another `block_on`): that would stall
     /// the runtime; `.await` the future instead.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // A large future goes to the heap here, before it is moved again.
+        if const { boxes::<F>() } {
+            self.block_on_inner(Box::pin(future))
+        } else {
+            self.block_on_inner(future)
+        }
+    }
+
+    fn block_on_inner<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter_runtime(&self.inner);
         self.inner.block_on(future)
     }

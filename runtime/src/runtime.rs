@@ -11,7 +11,7 @@ use crate::context;
 use crate::driver::Driver;
 use crate::handle::{EnterGuard, Handle};
 use crate::scheduler::{self, Flavor, current_thread, multi_thread};
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, boxes};
 
 /// The runtime: a scheduler, an I/O and timer driver, and a blocking pool.
 ///
@@ -100,7 +100,12 @@ impl Runtime {
     ///
     /// If called from inside a runtime (a task or another `block_on`); `.await` instead.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.handle.block_on(future)
+        // A large future goes to the heap here, before it is moved again.
+        if const { boxes::<F>() } {
+            self.handle.block_on(Box::pin(future))
+        } else {
+            self.handle.block_on(future)
+        }
     }
 
     /// Spawns a task; it runs while some thread is inside `block_on`.
@@ -109,7 +114,12 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        // A large future goes to the heap here, before it is moved again.
+        if const { boxes::<F>() } {
+            self.handle.spawn(Box::pin(future))
+        } else {
+            self.handle.spawn(future)
+        }
     }
 
     /// Runs a blocking function on the blocking pool.

@@ -20,6 +20,12 @@
 //!    a new tick since the readiness was observed, an edge arrived after the failed
 //!    operation and nothing is cleared. A caller's own `clear_readiness` (after a short
 //!    read, say) keeps the closed bits, which only the kernel's `EAGAIN` can overrule.
+//! 4. One wake wakes a consistent set: the waiters whose waker was stored before it first
+//!    took the lock, each once. Every store is stamped with `Waiters::stores`; the wake
+//!    notes the count on its first lock hold and skips later stamps, even when it releases
+//!    the lock between batches. A waiter that stores a waker after that point (a new one,
+//!    or a woken one that another worker ran and that waits again) checked the readiness
+//!    under the lock after it was set (step 2), so skipping it loses nothing.
 //!
 //! Waiters are of two kinds: one slot per direction for poll-based APIs (`poll_read_ready`:
 //! the last poller wins, like tokio), and a slab of waiters for `readable().await` /
@@ -78,6 +84,17 @@ struct Waiters {
     reader: Option<Waker>,
     writer: Option<Waker>,
     list: Slab<Waiter>,
+    /// How many wakers have been stored in `list`: the next store's stamp (step 4).
+    stores: u64,
+}
+
+impl Waiters {
+    /// Stores `waker` in `waiter`, stamped after every wake that has begun (step 4).
+    fn store(waiter: &mut Waiter, stores: &mut u64, waker: Waker) {
+        waiter.waker = Some(waker);
+        waiter.stamp = *stores;
+        *stores += 1;
+    }
 }
 
 #[derive(Debug)]
@@ -85,10 +102,13 @@ struct Waiter {
     direction: Direction,
     /// Taken by the driver when it wakes this waiter.
     waker: Option<Waker>,
+    /// `Waiters::stores` when `waker` was stored: a wake that began later wakes it.
+    stamp: u64,
 }
 
 /// Wakers collected under the lock, woken after it is released. Wakes in batches of
-/// `BATCH` so a descriptor with thousands of waiters never allocates.
+/// `BATCH` so a descriptor with thousands of waiters never allocates; step 4 of the
+/// protocol keeps the batches one consistent set.
 struct WakeList {
     wakers: [Option<Waker>; WakeList::BATCH],
     len: usize,
@@ -225,32 +245,37 @@ impl ScheduledIo {
     }
 
     fn wake(&self, ready: Readiness) {
+        let wanted = |w: &Waiter| match w.direction {
+            Direction::Read => ready.is_readable(),
+            Direction::Write => ready.is_writable(),
+        };
         let mut list = WakeList::new();
         let mut waiters = self.waiters.lock();
+        // Wakers stored from here on are not this wake's (protocol, step 4).
+        let cut = waiters.stores;
         if ready.is_readable() {
             list.extend_from(waiters.reader.take());
         }
         if ready.is_writable() {
             list.extend_from(waiters.writer.take());
         }
+        // The first slab key not yet looked at.
+        let mut next = 0;
         loop {
-            let wanted = |w: &Waiter| match w.direction {
-                Direction::Read => ready.is_readable(),
-                Direction::Write => ready.is_writable(),
-            };
-            for (_, waiter) in waiters.list.iter_mut() {
-                if list.is_full() {
-                    break;
-                }
-                if wanted(waiter) {
+            let from = next;
+            for (key, waiter) in waiters.list.iter_mut().skip_while(|&(key, _)| key < from) {
+                next = key + 1;
+                if waiter.stamp < cut && wanted(waiter) {
                     list.extend_from(waiter.waker.take());
+                    if list.is_full() {
+                        break;
+                    }
                 }
             }
             if !list.is_full() {
                 break;
             }
-            // Wake a full batch without holding the lock, then scan again: woken waiters
-            // have no waker left, so they are skipped.
+            // Wake a full batch without holding the lock, then go on from the next key.
             drop(waiters);
             list.wake_all();
             waiters = self.waiters.lock();
@@ -295,20 +320,24 @@ impl Future for WaitReady<'_> {
             }
             return Poll::Ready(ready);
         }
+        let Waiters { list, stores, .. } = &mut *waiters;
         match this.key {
             Some(key) => {
-                let waiter = &mut waiters.list[key];
+                let waiter = &mut list[key];
                 match &waiter.waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => waiter.waker = Some(cx.waker().clone()),
+                    _ => Waiters::store(waiter, stores, cx.waker().clone()),
                 }
             }
             None => {
-                let key = waiters.list.insert(Waiter {
+                let entry = list.vacant_entry();
+                this.key = Some(entry.key());
+                let waiter = entry.insert(Waiter {
                     direction: this.direction,
-                    waker: Some(cx.waker().clone()),
+                    waker: None,
+                    stamp: 0,
                 });
-                this.key = Some(key);
+                Waiters::store(waiter, stores, cx.waker().clone());
             }
         }
         Poll::Pending
@@ -418,6 +447,89 @@ mod tests {
         drop(futures);
         drop(writer);
         assert!(io.waiters.lock().list.is_empty(), "waiters removed on drop");
+    }
+
+    /// A waiter whose first wake plays another worker: it runs the woken task at once,
+    /// which finds the readiness gone (`WouldBlock`) and waits again, storing a new waker
+    /// while `set_readiness` is still waking the others; it may also start a new waiter.
+    struct Requeue {
+        io: &'static ScheduledIo,
+        future: Mutex<Pin<Box<WaitReady<'static>>>>,
+        wakes: AtomicUsize,
+        /// Where the first wake starts a brand-new waiter, if anywhere.
+        newcomers: Option<Arc<Mutex<Vec<Arc<Requeue>>>>>,
+    }
+
+    impl Requeue {
+        fn start(
+            io: &'static ScheduledIo,
+            newcomers: Option<Arc<Mutex<Vec<Arc<Requeue>>>>>,
+        ) -> Arc<Requeue> {
+            let waiter = Arc::new(Requeue {
+                io,
+                future: Mutex::new(Box::pin(io.readiness(Direction::Read))),
+                wakes: AtomicUsize::new(0),
+                newcomers,
+            });
+            assert!(waiter.poll().is_pending());
+            waiter
+        }
+
+        fn poll(self: &Arc<Self>) -> Poll<io::Result<ReadyEvent>> {
+            let waker = Waker::from(self.clone());
+            self.future
+                .lock()
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+        }
+    }
+
+    impl Wake for Requeue {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            if self.wakes.fetch_add(1, Ordering::SeqCst) > 0 {
+                return;
+            }
+            if let Some(Ok(event)) = self.io.ready_now(Direction::Read) {
+                self.io.clear_after_would_block(event);
+            }
+            assert!(self.poll().is_pending(), "the readiness was cleared");
+            if let Some(newcomers) = &self.newcomers {
+                newcomers.lock().push(Requeue::start(self.io, None));
+            }
+        }
+    }
+
+    // Proves one `set_readiness` wakes a consistent set: every waiter registered before it
+    // exactly once, and no waiter that registers (or re-registers) while it runs.
+    // Steps: 100 readers wait; set_readiness wakes them in batches; each reader's first
+    // wake clears the readiness, waits again with a fresh waker and starts a new reader,
+    // all before the later batches are collected.
+    #[test]
+    fn one_wake_wakes_each_earlier_waiter_once_and_no_later_one() {
+        // Leaked: the futures live inside `'static` wakers, so they borrow it for good.
+        let io: &'static ScheduledIo = Box::leak(Box::default());
+        let newcomers = Arc::new(Mutex::new(Vec::new()));
+        let waiters: Vec<_> = (0..100)
+            .map(|_| Requeue::start(io, Some(newcomers.clone())))
+            .collect();
+        io.set_readiness(1, Readiness::READABLE);
+        for (i, waiter) in waiters.iter().enumerate() {
+            let wakes = waiter.wakes.load(Ordering::SeqCst);
+            assert_eq!(wakes, 1, "waiter {i} was woken {wakes} times by one wake");
+        }
+        let newcomers = std::mem::take(&mut *newcomers.lock());
+        assert_eq!(newcomers.len(), 100);
+        for (i, newcomer) in newcomers.iter().enumerate() {
+            let wakes = newcomer.wakes.load(Ordering::SeqCst);
+            assert_eq!(
+                wakes, 0,
+                "newcomer {i}, registered during the wake, was woken"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //!   `block_on`; it sits in `Handle::core` otherwise. While a thread holds it, the thread
 //!   installs `LOCAL`, so a wake on that thread pushes onto the local queue without a lock
 //!   or a syscall.
+//! - A `block_on` caller that finds the core taken polls its own future and registers in
+//!   `CoreSlot::waiters`, once per call and under the `core` lock; `return_core` takes the
+//!   whole list under that lock and unparks each caller, and a call that finishes without
+//!   the core removes its own entry.
 //! - A wake on any other thread pushes onto `Shared::inject` and unparks the driver.
 //! - Parking: the core thread moves `park` from `EMPTY` to `PARKED` and re-checks the
 //!   inject queue before blocking in the driver; a remote waker pushes first, then swaps
@@ -74,8 +78,9 @@ pub(crate) struct Shared {
 /// Where the core waits while no thread is inside `block_on`.
 struct CoreSlot {
     core: Option<Box<Core>>,
-    /// Threads in `block_on` waiting for the core (they poll their future meanwhile).
-    waiters: Vec<std::thread::Thread>,
+    /// `block_on` calls waiting for the core (they poll their future meanwhile): one
+    /// entry per call, however often its future is woken (see [`Waiting`]).
+    waiters: Vec<Arc<ThreadWaker>>,
 }
 
 struct Core {
@@ -184,11 +189,15 @@ impl Handle {
             );
         }
         let mut future = pin!(future);
-        let parker = Arc::new(ThreadWaker {
-            woken: AtomicBool::new(true),
-            thread: std::thread::current(),
-        });
-        let waker = Waker::from(parker.clone());
+        let mut waiting = Waiting {
+            handle: self,
+            parker: Arc::new(ThreadWaker {
+                woken: AtomicBool::new(true),
+                thread: std::thread::current(),
+            }),
+            registered: false,
+        };
+        let waker = Waker::from(waiting.parker.clone());
         let mut cx = Context::from_waker(&waker);
         loop {
             if let Some(core) = self.try_take_core() {
@@ -199,12 +208,12 @@ impl Handle {
                 let core = guard.core.as_mut().expect("present until the guard drops");
                 return self.shared.run(core, future.as_mut());
             }
-            if parker.woken.swap(false, Ordering::AcqRel) {
+            if waiting.parker.woken.swap(false, Ordering::AcqRel) {
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }
-            self.wait_for_core_or_wake(&parker);
+            self.wait_for_core_or_wake(&mut waiting);
         }
     }
 
@@ -225,18 +234,28 @@ impl Handle {
     }
 
     /// Parks this thread until its future is woken or the core is returned.
-    fn wait_for_core_or_wake(&self, parker: &ThreadWaker) {
+    fn wait_for_core_or_wake(&self, waiting: &mut Waiting<'_>) {
         {
             let mut slot = self.core.lock();
             if slot.core.is_some() || self.shut_down.load(Ordering::Acquire) {
                 return;
             }
             // Registered under the lock that `return_core` takes: no return is missed.
-            slot.waiters.push(std::thread::current());
+            // Once per call: an entry stays until `return_core` takes it or the call leaves.
+            if !slot.waiters.iter().any(|w| Arc::ptr_eq(w, &waiting.parker)) {
+                slot.waiters.push(waiting.parker.clone());
+                waiting.registered = true;
+            }
         }
-        if !parker.woken.load(Ordering::Acquire) {
+        if !waiting.parker.woken.load(Ordering::Acquire) {
             std::thread::park(); // spurious returns just loop
         }
+    }
+
+    /// How many `block_on` calls wait for the core.
+    #[cfg(test)]
+    fn waiter_count(&self) -> usize {
+        self.core.lock().waiters.len()
     }
 
     fn return_core(&self, core: Box<Core>) {
@@ -247,8 +266,8 @@ impl Handle {
                 self.shut_down.store(true, Ordering::Release);
                 let waiters = std::mem::take(&mut slot.waiters);
                 drop(slot);
-                for thread in waiters {
-                    thread.unpark();
+                for waiter in waiters {
+                    waiter.thread.unpark();
                 }
                 self.shutdown_core(core);
                 return;
@@ -258,8 +277,8 @@ impl Handle {
         };
         // A waiting shutdown sleeps on the condvar; block_on callers are parked threads.
         self.core_returned.notify_all();
-        for thread in waiters {
-            thread.unpark();
+        for waiter in waiters {
+            waiter.thread.unpark();
         }
     }
 
@@ -517,6 +536,32 @@ impl Drop for ReturnCore<'_> {
     }
 }
 
+/// One `block_on` call's place in the waiter list: it registers at most once, and its
+/// entry leaves with it (returning with its output, or unwinding) if `return_core` has
+/// not taken it already.
+struct Waiting<'a> {
+    handle: &'a Handle,
+    parker: Arc<ThreadWaker>,
+    /// Whether this call ever pushed an entry; if not, leaving takes no lock.
+    registered: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.registered {
+            return;
+        }
+        let mut slot = self.handle.core.lock();
+        if let Some(i) = slot
+            .waiters
+            .iter()
+            .position(|w| Arc::ptr_eq(w, &self.parker))
+        {
+            slot.waiters.swap_remove(i);
+        }
+    }
+}
+
 /// The waker of a `block_on` future polled without the core: unparks its thread.
 struct ThreadWaker {
     woken: AtomicBool,
@@ -570,5 +615,100 @@ impl fmt::Debug for Shared {
             .field("tasks", &self.owned.len())
             .field("injected", &self.inject.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::thread;
+
+    /// A flag a future can wait on, set from any thread.
+    #[derive(Default)]
+    struct Flag {
+        set: AtomicBool,
+        waker: Mutex<Option<Waker>>,
+    }
+
+    impl Flag {
+        fn set(&self) {
+            self.set.store(true, Ordering::Release);
+            if let Some(waker) = self.waker.lock().take() {
+                waker.wake();
+            }
+        }
+
+        async fn wait(&self) {
+            std::future::poll_fn(|cx| {
+                *self.waker.lock() = Some(cx.waker().clone());
+                if self.set.load(Ordering::Acquire) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+        }
+    }
+
+    fn new_handle() -> Arc<Handle> {
+        let (driver, driver_handle) = Driver::new().expect("opening the driver");
+        Arc::new(Handle::new(driver, driver_handle))
+    }
+
+    // Proves a `block_on` caller waiting for the core holds one entry in the waiter list,
+    // however often its future is woken (the list used to grow by one per wake).
+    // Steps: thread A takes the core and waits on a flag; thread B `block_on`s a future
+    // that hands its waker to thread C 10,000 times, reading the waiter count on each
+    // poll; then B completes, and A is released.
+    #[test]
+    fn a_waiting_block_on_holds_one_waiter_entry_however_often_woken() {
+        const WAKES: usize = 10_000;
+        let handle = new_handle();
+        let release = Arc::new(Flag::default());
+        let (entered_tx, entered) = mpsc::channel();
+        let holder = thread::spawn({
+            let (handle, release) = (handle.clone(), release.clone());
+            move || {
+                handle.block_on(async {
+                    entered_tx.send(()).unwrap();
+                    release.wait().await;
+                });
+            }
+        });
+        entered
+            .recv()
+            .expect("thread A entered block_on with the core");
+
+        let (wakers_tx, wakers) = mpsc::channel::<Waker>();
+        let waker_thread = thread::spawn(move || {
+            for waker in wakers {
+                waker.wake();
+            }
+        });
+        let mut polls = 0;
+        let mut most_waiters = 0;
+        handle.block_on(std::future::poll_fn(|cx| {
+            most_waiters = most_waiters.max(handle.waiter_count());
+            polls += 1;
+            if polls > WAKES {
+                return Poll::Ready(());
+            }
+            wakers_tx.send(cx.waker().clone()).unwrap();
+            Poll::Pending
+        }));
+        let left_behind = handle.waiter_count();
+        drop(wakers_tx);
+        waker_thread.join().unwrap();
+        release.set();
+        holder.join().unwrap();
+        handle.shutdown();
+
+        assert!(
+            most_waiters <= 1,
+            "waiter list grew to {most_waiters} entries"
+        );
+        assert_eq!(left_behind, 0, "a finished block_on left its entry behind");
     }
 }

@@ -100,6 +100,23 @@ pub use yield_now::yield_now;
 
 use raw::Header;
 
+/// Futures larger than this many bytes are boxed by the first frame of every public entry
+/// point (`spawn`, `spawn_local`, `Handle::spawn`, `Handle::block_on`, `Runtime::spawn`,
+/// `Runtime::block_on`), before anything else moves them. Each by-value move of a future
+/// costs its size in stack, and a debug build copies every by-value argument into the
+/// caller's frame, so a 256 KiB future moved through the frames down to the task
+/// allocation would overflow a 2 MiB thread. The same in debug and release builds.
+const BOX_FUTURE_THRESHOLD: usize = 2048;
+
+/// Whether an entry point boxes a future of type `F` (see [`BOX_FUTURE_THRESHOLD`]).
+///
+/// Entry points test it as `if const { boxes::<F>() } { inner(Box::pin(future)) } else
+/// { inner(future) }`: decided at compile time, the branch not taken is not compiled, so a
+/// debug build does not reserve a second slot of the future's size for it.
+pub(crate) const fn boxes<F>() -> bool {
+    std::mem::size_of::<F>() > BOX_FUTURE_THRESHOLD
+}
+
 /// What an executor provides to the tasks it runs.
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Pushes a notified task onto a run queue. May be called from any thread,

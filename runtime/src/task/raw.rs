@@ -116,10 +116,19 @@ where
         owner_thread,
         join_waker: UnsafeCell::new(None),
     };
-    let cell = Box::new(Cell {
-        head: Head { header, scheduler },
-        stage: UnsafeCell::new(Stage::Running(future)),
-    });
+    // Written field by field into the allocation: building the `Cell` first and then
+    // boxing it would move the future through more temporaries, each a copy on the stack
+    // in a debug build.
+    let mut cell = Box::<Cell<F, S>>::new_uninit();
+    let ptr = cell.as_mut_ptr();
+    // SAFETY: `ptr` points to a fresh allocation sized and aligned for a `Cell<F, S>`;
+    // each field is written once, without reading or dropping what was there.
+    unsafe {
+        (&raw mut (*ptr).head).write(Head { header, scheduler });
+        UnsafeCell::raw_get(&raw mut (*ptr).stage).write(Stage::Running(future));
+    }
+    // SAFETY: both fields of the `Cell` were initialised just above.
+    let cell = unsafe { cell.assume_init() };
     NonNull::from(Box::leak(cell)).cast()
 }
 

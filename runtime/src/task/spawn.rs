@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::JoinHandle;
+use super::{JoinHandle, boxes};
 use crate::context;
 
 /// Spawns a task onto the current runtime and returns its [`JoinHandle`]. The task starts
@@ -28,6 +28,20 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // A large future goes to the heap here, before it is moved again.
+    if const { boxes::<F>() } {
+        spawn_inner(Box::pin(future))
+    } else {
+        spawn_inner(future)
+    }
+}
+
+#[track_caller]
+fn spawn_inner<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     context::current("runtime::spawn").spawn(future)
 }
 
@@ -45,6 +59,20 @@ where
 /// Outside a `LocalRuntime`, or on a thread other than its own.
 #[track_caller]
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    // A large future goes to the heap here, before it is moved again.
+    if const { boxes::<F>() } {
+        spawn_local_inner(Box::pin(future))
+    } else {
+        spawn_local_inner(future)
+    }
+}
+
+#[track_caller]
+fn spawn_local_inner<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
