@@ -5,6 +5,12 @@
 //! blocks on the function's body. That is all they do: they add no runtime features and keep
 //! no state, and the same program can always be written by hand with the builder.
 //!
+//! `#[runtime::main]` builds the multi-thread runtime: the body runs on the thread that
+//! called the function, and the tasks it spawns run on a pool of worker threads, one per
+//! core unless `worker_threads` says otherwise. `#[runtime::test]` builds the current-thread
+//! runtime by default, as tokio's does, so a test and every task it spawns run on the test's
+//! own thread; `flavor = "multi_thread"` gives it workers.
+//!
 //! ```
 //! #[runtime::main]
 //! async fn main() -> std::io::Result<()> {
@@ -21,7 +27,7 @@
 //! | argument | value | default |
 //! |---|---|---|
 //! | `flavor` | `"current_thread"` or `"multi_thread"` | `"multi_thread"` for `main`, `"current_thread"` for `test` |
-//! | `worker_threads` | an integer literal, at least 1; only with the multi-thread flavor | the builder's default |
+//! | `worker_threads` | an integer literal, at least 1; only with the multi-thread flavor | one per core (the builder's default) |
 //! | `crate` | a string holding the path of the runtime crate, for a renamed dependency | `"::runtime"` |
 //!
 //! A mistake in the arguments or the function is a compile error pointing at the argument or
@@ -67,14 +73,17 @@ use proc_macro::TokenStream;
 /// Runs an `async fn main` on a runtime: multi-thread unless `flavor = "current_thread"`.
 ///
 /// The function's body becomes a future that the attribute blocks on, on a runtime built with
-/// `runtime::Builder`. The return type is kept, so `main` may return `io::Result<()>` or any
+/// `runtime::Builder`: `Builder::new_multi_thread()`, with `.worker_threads(N)` if given, or
+/// `Builder::new_current_thread()`. The body runs on the calling thread; with the
+/// multi-thread flavor, the tasks it spawns run on the workers. The return type is kept, so `main` may return `io::Result<()>` or any
 /// other [`Termination`](std::process::Termination) type and use `?`.
 ///
 /// # Arguments
 ///
 /// - `flavor = "multi_thread"` (the default) or `flavor = "current_thread"`.
 /// - `worker_threads = N`: the multi-thread runtime's worker count, an integer literal of at
-///   least 1. A compile error with the current-thread flavor, which has no workers.
+///   least 1 (default: one per core). A compile error with the current-thread flavor, which
+///   has no workers.
 /// - `crate = "path"`: where to find the runtime crate if it is not `::runtime`, for a renamed
 ///   dependency or a crate that re-exports it.
 ///
@@ -87,8 +96,9 @@ use proc_macro::TokenStream;
 ///
 /// # Panics
 ///
-/// The expanded `main` panics if the runtime cannot be built (`Builder::build` returns an
-/// error, for instance when the OS refuses a poller or a thread).
+/// The expanded function panics if the runtime cannot be built (`Builder::build` returns an
+/// error, for instance when the OS refuses a poller or a thread), and if it is called from
+/// within a runtime, which cannot start another.
 ///
 /// # Examples
 ///
@@ -103,7 +113,9 @@ use proc_macro::TokenStream;
 /// #[runtime::main(worker_threads = 4)]
 /// async fn main() -> std::io::Result<()> {
 ///     let n: u32 = "7".parse().map_err(std::io::Error::other)?;
-///     assert_eq!(n, 7);
+///     // Runs on one of the four workers, in parallel with the body.
+///     let doubled = runtime::spawn(async move { n * 2 }).await?;
+///     assert_eq!(doubled, 14);
 ///     Ok(())
 /// }
 /// ```
@@ -116,7 +128,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `flavor = "multi_thread"`.
 ///
 /// Adds `#[test]` (so do not write one), and otherwise expands as [`macro@main`] does: each
-/// test builds a fresh runtime and blocks on its body. Other attributes such as
+/// test builds a fresh runtime and blocks on its body. By default that is the current-thread
+/// runtime, so the test and the tasks it spawns run on the test's thread;
+/// `flavor = "multi_thread"` runs them on workers, in parallel. Other attributes such as
 /// `#[should_panic]` and `#[ignore]` go on below it as usual, and the test may return a
 /// `Result` and use `?`.
 ///

@@ -2,7 +2,7 @@
 //!
 //! `ui/pass/*.rs` must compile and then run to a successful exit; `ui/fail/*.rs` must fail
 //! with exactly the diagnostics in the `.stderr` beside each, which pins where each error
-//! points. `runtime` here is the stub in `tests/stub` (see its Cargo.toml). Regenerate the
+//! points. The cases build against the real `runtime` (a dev-dependency). Regenerate the
 //! snapshots with `TRYBUILD=overwrite cargo test -p runtime-macros --test ui`, then read them:
 //! a changed caret is a changed contract.
 

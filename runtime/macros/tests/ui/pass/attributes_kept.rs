@@ -1,5 +1,6 @@
 // The function's attributes, doc comments and visibility survive the expansion; `main`'s
-// `#[allow]` still applies to its body.
+// `#[allow]` still applies to its body. (`entry` runs on a thread of its own: a runtime
+// cannot be started from within another.)
 #![deny(missing_docs)]
 //! A crate whose public items must be documented.
 
@@ -13,5 +14,5 @@ pub async fn entry() -> u32 {
 #[runtime::main]
 #[allow(unused_variables)]
 async fn main() {
-    let unused = entry();
+    let unused = std::thread::spawn(entry).join();
 }

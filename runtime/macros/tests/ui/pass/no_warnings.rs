@@ -1,7 +1,8 @@
 // The expansion is warning-free under strict lints: `unused_qualifications` does not fire
 // on the generated `runtime::Builder` (also with a `crate = "runtime"` that has no leading
 // `::`) or `::core::pin::Pin`, although `Builder`, `Pin` and `Future` are in scope here.
-// An inner attribute at the top of the body still applies to the body.
+// An inner attribute at the top of the body still applies to the body. (`renamed` runs on a
+// thread of its own: a runtime cannot be started from within another.)
 #![deny(warnings, unused_qualifications, unused_results)]
 
 use runtime::Builder;
@@ -20,6 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     #![allow(unused_variables)]
     let unused = 1;
     let n: u8 = "3".parse()?;
-    assert_eq!(n + renamed(), 4);
+    let one = std::thread::spawn(renamed).join().map_err(|_| "`renamed` panicked")?;
+    assert_eq!(n + one, 4);
     Ok(())
 }
