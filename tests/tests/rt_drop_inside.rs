@@ -67,8 +67,9 @@ rt_test! {
         let drops = DropCounter::new();
         let peers = spawn_socket_holders(&rt, &drops);
         let handle = rt.handle().clone();
+        // Spawned inside block_on: a shut-down runtime refuses new block_on calls.
         let err = handle
-            .block_on(handle.spawn(async move { drop(rt) }))
+            .block_on(async { handle.spawn(async move { drop(rt) }).await })
             .unwrap_err();
         let message = panic_message(&*err.into_panic());
         assert!(message.contains("dropped from inside itself"), "{message}");
@@ -104,7 +105,8 @@ rt_test! {
         let drops = DropCounter::new();
         let peers = spawn_socket_holders(&rt, &drops);
         let handle = rt.handle().clone();
-        let result = handle.block_on(handle.spawn(async move { rt.shutdown_background() }));
+        let result =
+            handle.block_on(async { handle.spawn(async move { rt.shutdown_background() }).await });
         match flavor {
             // The task may itself be cancelled by the shutdown it started.
             Flavor::MultiThread => assert!(result.is_ok() || result.unwrap_err().is_cancelled()),

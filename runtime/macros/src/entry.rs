@@ -237,7 +237,10 @@ impl ItemFn {
 fn build_runtime(config: &Config) -> TokenStream {
     let krate = &config.crate_path;
     match (config.flavor, &config.worker_threads) {
-        (Flavor::CurrentThread, _) => quote!(#krate::Builder::new_current_thread().build()),
+        // A `LocalRuntime`: it never leaves this thread, so `spawn_local` works in the body.
+        (Flavor::CurrentThread, _) => {
+            quote!(#krate::Builder::new_current_thread().build_local())
+        }
         (Flavor::MultiThread, None) => quote!(#krate::Builder::new_multi_thread().build()),
         (Flavor::MultiThread, Some(n)) => {
             quote!(#krate::Builder::new_multi_thread().worker_threads(#n).build())
@@ -301,7 +304,7 @@ mod tests {
     // default.
     #[test]
     fn each_flavor_builds_with_its_builder_calls() {
-        let current = ":: runtime :: Builder :: new_current_thread () . build ()";
+        let current = ":: runtime :: Builder :: new_current_thread () . build_local ()";
         let multi = ":: runtime :: Builder :: new_multi_thread () . build ()";
         assert_eq!(built_with(Kind::Main, ""), multi);
         assert_eq!(built_with(Kind::Test, r#"flavor = "multi_thread""#), multi);

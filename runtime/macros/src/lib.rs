@@ -74,8 +74,9 @@ use proc_macro::TokenStream;
 ///
 /// The function's body becomes a future that the attribute blocks on, on a runtime built with
 /// `runtime::Builder`: `Builder::new_multi_thread()`, with `.worker_threads(N)` if given, or
-/// `Builder::new_current_thread()`. The body runs on the calling thread; with the
-/// multi-thread flavor, the tasks it spawns run on the workers. The return type is kept, so `main` may return `io::Result<()>` or any
+/// `Builder::new_current_thread().build_local()` (a `LocalRuntime`, so `spawn_local` works
+/// in the body). The body runs on the calling thread; with the multi-thread flavor, the
+/// tasks it spawns run on the workers. The return type is kept, so `main` may return `io::Result<()>` or any
 /// other [`Termination`](std::process::Termination) type and use `?`.
 ///
 /// # Arguments

@@ -269,7 +269,7 @@ impl Handle {
                 for waiter in waiters {
                     waiter.thread.unpark();
                 }
-                self.shutdown_core(core);
+                self.shutdown_core(*core);
                 return;
             }
             slot.core = Some(core);
@@ -301,7 +301,7 @@ impl Handle {
                 self.core_returned.wait(&mut slot);
             }
         };
-        self.shutdown_core(core);
+        self.shutdown_core(*core);
     }
 
     /// Shuts down as soon as the core is free, without waiting for it: for a runtime
@@ -319,11 +319,11 @@ impl Handle {
             core
         };
         if let Some(core) = core {
-            self.shutdown_core(core);
+            self.shutdown_core(*core);
         }
     }
 
-    fn shutdown_core(&self, mut core: Box<Core>) {
+    fn shutdown_core(&self, mut core: Core) {
         // Nobody can be waiting for the core now: `return_core` unparked the block_on
         // callers that were, and new ones see `shut_down` under the lock.
         self.core_returned.notify_all();
@@ -654,7 +654,7 @@ mod tests {
 
     fn new_handle() -> Arc<Handle> {
         let (driver, driver_handle) = Driver::new().expect("opening the driver");
-        Arc::new(Handle::new(driver, driver_handle))
+        Arc::new(Handle::new(driver, driver_handle, None))
     }
 
     // Proves a `block_on` caller waiting for the core holds one entry in the waiter list,

@@ -30,6 +30,10 @@ pub(crate) struct Config {
 /// The cores built with the scheduler, waiting for their threads.
 pub(crate) struct Launch {
     shared: Arc<Shared>,
+    #[expect(
+        clippy::vec_box,
+        reason = "each core travels to its thread as one pointer"
+    )]
     cores: Vec<Box<Core>>,
     config: Config,
 }

@@ -46,6 +46,10 @@ pub(crate) struct Shared {
     pub(super) owned: OwnedTasks<Arc<Shared>>,
     pub(super) driver: Arc<SharedDriver>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
+    #[expect(
+        clippy::vec_box,
+        reason = "cores arrive boxed from the workers' threads"
+    )]
     pub(super) shutdown_cores: Mutex<Vec<Box<Core>>>,
 }
 
