@@ -7,7 +7,7 @@
 //! ```
 //!
 //! With no `--listen`, it starts the server on `127.0.0.1:0` (a port the OS picks), opens
-//! `--connections` client connections (default 64) on the same current-thread runtime, and
+//! `--connections` client connections (default 64) on the same multi-thread runtime, and
 //! each client plays ping-pong: it writes a message of `--size` bytes (default 64) and
 //! reads the echo back with `read_exact` (both at once, through two `&TcpStream`s, so a
 //! message larger than the socket buffers cannot deadlock), compares every byte, and only
@@ -58,7 +58,7 @@ struct Load {
     size: usize,
 }
 
-#[runtime::main(flavor = "current_thread")]
+#[runtime::main]
 async fn main() -> ExitCode {
     let mode = match parse_args(std::env::args().skip(1)) {
         Ok(Some(mode)) => mode,

@@ -46,7 +46,7 @@ const READ_CHUNK: usize = 4 * 1024;
 /// How long we keep reading (and discarding) after an error response before closing.
 const LINGER: Duration = Duration::from_secs(1);
 
-#[runtime::main(flavor = "current_thread")]
+#[runtime::main]
 async fn main() -> ExitCode {
     let addr = match parse_args(std::env::args().skip(1)) {
         Ok(Some(addr)) => addr,

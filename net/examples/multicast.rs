@@ -41,7 +41,7 @@ const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// How long a receiver waits for the next datagram before it reports it missing.
 const PATIENCE: Duration = Duration::from_secs(2);
 
-#[runtime::main(flavor = "current_thread")]
+#[runtime::main]
 async fn main() -> ExitCode {
     let (port, count) = match parse_args(std::env::args().skip(1)) {
         Ok(Some(args)) => args,

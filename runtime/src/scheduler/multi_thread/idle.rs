@@ -15,9 +15,13 @@
 //! So either the producer sees no searcher and wakes someone, or the last searcher sees
 //! the task: a task is never left queued with every worker asleep. At most half the
 //! workers search at once, which bounds the stealing contention.
+//!
+//! A worker that queues a task on its own queue first asks [`Idle::may_have_sleeper`], a
+//! plain load: if that is stale, another worker misses a chance to steal, but the task is
+//! not lost, since its queue's owner runs it.
 
 use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 use parking_lot::Mutex;
 
@@ -65,6 +69,14 @@ impl Idle {
         let index = sleepers.pop()?;
         self.state.fetch_add((1 << UNPARK_SHIFT) | 1, SeqCst);
         Some(index)
+    }
+
+    /// A cheap, possibly stale guess of whether [`worker_to_notify`](Idle::worker_to_notify)
+    /// could find a sleeper. For a task pushed onto the pusher's own queue: that worker
+    /// runs the task anyway, so a stale "no" costs parallelism, never the task.
+    pub(super) fn may_have_sleeper(&self) -> bool {
+        let state = self.state.load(Relaxed);
+        num_searching(state) == 0 && num_unparked(state) < self.num_workers
     }
 
     fn should_wake_one(&self) -> bool {

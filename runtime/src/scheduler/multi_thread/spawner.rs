@@ -159,6 +159,14 @@ impl Shared {
         }
     }
 
+    /// After queueing a task on this worker's own queue: wakes a sleeper to steal it, if
+    /// one may be asleep (see `Idle::may_have_sleeper`).
+    pub(super) fn notify_parked_local(&self) {
+        if self.idle.may_have_sleeper() {
+            self.notify_parked();
+        }
+    }
+
     /// The last searcher going to sleep looks at every queue once more (`idle.rs`).
     pub(super) fn notify_if_work_pending(&self) {
         let queued = self.remotes.iter().any(|r| !r.steal.is_empty());

@@ -101,7 +101,7 @@ pub(super) fn schedule_local(
         };
         // While the worker sleeps (the driver is waking tasks) it checks after waking.
         if should_notify && core.parker.is_some() {
-            shared.notify_parked();
+            shared.notify_parked_local();
         }
     });
     match task {
@@ -177,7 +177,7 @@ fn run_task(shared: &Arc<Shared>, mut core: Box<Core>, task: Runnable) -> Box<Co
     }
     if let Some(task) = core.lifo.take() {
         core.run_queue.push_back_or_overflow(task, &shared.inject);
-        shared.notify_parked();
+        shared.notify_parked_local();
     }
     core
 }
