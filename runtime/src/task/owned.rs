@@ -10,10 +10,11 @@
 use std::fmt;
 use std::future::Future;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::Relaxed;
 
-use parking_lot::Mutex;
 use slab::Slab;
+
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::Ordering::Relaxed;
 
 use super::join::JoinHandle;
 use super::raw::{self, Header};
