@@ -11,6 +11,7 @@ use crate::loom::thread;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 mod blocking; // the blocking pool's reservation handshake
+mod owned; // the sharded task registry: binds racing close
 mod readiness; // readiness set/clear with ticks, waiter registration vs wake
 mod task_state; // wake vs complete vs JoinHandle drop vs abort, on the real task code
 
@@ -36,9 +37,13 @@ impl Schedule for Sched {
 
 impl Sched {
     pub(super) fn new() -> Sched {
+        Sched::with_shards(1)
+    }
+
+    pub(super) fn with_shards(shards: usize) -> Sched {
         Sched(Arc::new(Shared {
             queue: Mutex::new(VecDeque::new()),
-            owned: OwnedTasks::new(),
+            owned: OwnedTasks::with_shards(shards),
         }))
     }
 

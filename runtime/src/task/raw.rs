@@ -36,8 +36,10 @@ pub(crate) struct Header {
     pub(super) state: State,
     /// The typed functions for this task's `F` and `S`.
     pub(super) vtable: &'static Vtable,
-    /// Key of this task's slot in `OwnedTasks`. Only read and written under the
-    /// registry mutex, so `Relaxed` suffices.
+    /// This task's shard and slot in `OwnedTasks`, packed (`owned.rs`). Written once,
+    /// under the shard's mutex, before the task's handles exist; read by `remove`,
+    /// which got the task through a hand-off ordered after that write, so `Relaxed`
+    /// suffices.
     pub(super) owned_key: AtomicUsize,
     /// `Some` for a local (`!Send`) task: the only thread that may poll or drop
     /// its future or output.
