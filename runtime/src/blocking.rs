@@ -76,14 +76,16 @@ use std::io;
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
 use slab::Slab;
 
+use crate::loom::sync::{Condvar, Mutex, MutexGuard};
+use crate::loom::thread::{self, JoinHandle, ThreadId};
+
 mod task;
-#[cfg(test)]
+// Real threads and sleeps: not for loom (its model is `loom_tests/blocking.rs`).
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 pub(crate) use task::BlockingTasks;

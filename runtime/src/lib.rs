@@ -19,6 +19,9 @@
 //! ```
 #![deny(unsafe_code)]
 
+// Layer 0: the primitives the concurrency core is built from.
+mod loom; // std and parking_lot, or loom under `--cfg loom`: what the models check
+
 // Layer 1: readiness and time, turned into wakeups.
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor
 mod reactor; // poller readiness -> task wakers, generation-checked tokens
@@ -47,6 +50,10 @@ mod runtime; // Runtime
 
 #[cfg(feature = "criterion")]
 mod criterion; // criterion's AsyncExecutor for &Runtime
+
+// Checks of the concurrency core under loom (`--cfg loom`; see `loom.rs`).
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 pub use builder::Builder;
 pub use context::TryCurrentError;

@@ -36,12 +36,13 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::Mutex;
 use slab::Slab;
 use sys::Readiness;
+
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 const READINESS_MASK: usize = 0b1_1111;
 const SHUTDOWN: usize = 1 << 5;

@@ -14,6 +14,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
+use crate::loom::cell::UnsafeCell;
+
 use super::error::JoinError;
 use super::raw::{self, Cell, Head, Header, Stage};
 use super::state::{
@@ -154,9 +156,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         unsafe { &self.cell.cast::<Head<S>>().as_ref().scheduler }
     }
 
-    fn stage(&self) -> *mut Stage<F> {
-        // SAFETY: the allocation is live; projecting to the field makes no reference.
-        unsafe { std::cell::UnsafeCell::raw_get(&raw const (*self.cell.as_ptr()).stage) }
+    fn stage(&self) -> &UnsafeCell<Stage<F>> {
+        // SAFETY: our reference keeps the allocation alive; the reference covers the
+        // stage field only, which is all interior mutability (its `UnsafeCell`).
+        unsafe { &(*self.cell.as_ptr()).stage }
     }
 
     /// Rule 7: may this thread poll or drop the future (or runner-held result)?
@@ -272,11 +275,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn wake_join_handle(&self) {
         // SAFETY: rule 4: `JOIN_WAKER` was set when we set `COMPLETE`, so the cell
         // is read-only until we clear the bit below.
-        if let Some(waker) = unsafe { self.header().join_waker() } {
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())) {
-                raw::discard_panic(payload);
-            }
-        }
+        unsafe { self.header().with_join_waker(wake_caught) };
         match self.state().unset_waker_after_complete() {
             UnsetWakerAfterComplete::DropWaker => {
                 // SAFETY: rule 6: the handle is gone and we cleared the bit.
@@ -332,9 +331,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         }
         if snapshot.is_join_waker_set() {
             // SAFETY: rule 4: while `JOIN_WAKER` is set the cell is read-only.
-            let same = unsafe { self.header().join_waker() }
-                .as_ref()
-                .is_some_and(|w| w.will_wake(waker));
+            let same = unsafe {
+                self.header()
+                    .with_join_waker(|w| w.as_ref().is_some_and(|w| w.will_wake(waker)))
+            };
             if same {
                 return false;
             }
@@ -405,7 +405,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// The count is zero: drop what is left and free the allocation.
     fn dealloc(self) {
         // SAFETY: count zero: nobody else can reach the allocation (rule 8).
-        let consumed = unsafe { matches!(&*self.stage(), Stage::Consumed) };
+        let consumed = unsafe { Stage::is_consumed(self.stage()) };
         if !consumed && !self.on_owner_thread() {
             // Rule 7: a local future (or result) must not be dropped here, and a
             // pinned future's memory must not be freed undropped: leak it all.
@@ -416,6 +416,15 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         // SAFETY: allocated as `Box<Cell<F, S>>` in `raw::allocate`; count zero,
         // so this is the only access.
         drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+    }
+}
+
+/// Wakes a join waker by reference; a panicking waker is caught, the state is settled.
+fn wake_caught(waker: &Option<Waker>) {
+    if let Some(waker) = waker {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())) {
+            raw::discard_panic(payload);
+        }
     }
 }
 

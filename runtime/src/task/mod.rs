@@ -67,8 +67,9 @@
 //!    allocation, so code that calls `Schedule::schedule` (or `release`) keeps a
 //!    reference of its own across the call: the `Notified` it passes may run to
 //!    completion on another thread before the call returns.
-//! 9. **Registry slot.** `Header::owned_key` is read and written only under the
-//!    `OwnedTasks` mutex.
+//! 9. **Registry slot.** `Header::owned_key` (the task's shard and slot) is written
+//!    once, under its `OwnedTasks` shard's mutex, before `bind` hands out the task's
+//!    references; whoever later removes the task got it after that write.
 
 pub(crate) mod coop;
 mod error;

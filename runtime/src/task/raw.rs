@@ -14,15 +14,16 @@
 //! knows `S`) and to `Cell<F, S>` (for the vtable functions, which know both).
 //! Who may touch which field when is the protocol in `task/mod.rs`.
 
-use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::AtomicUsize;
 
 use super::Schedule;
 use super::error::JoinError;
@@ -35,8 +36,10 @@ pub(crate) struct Header {
     pub(super) state: State,
     /// The typed functions for this task's `F` and `S`.
     pub(super) vtable: &'static Vtable,
-    /// Key of this task's slot in `OwnedTasks`. Only read and written under the
-    /// registry mutex, so `Relaxed` suffices.
+    /// This task's shard and slot in `OwnedTasks`, packed (`owned.rs`). Written once,
+    /// under the shard's mutex, before the task's handles exist; read by `remove`,
+    /// which got the task through a hand-off ordered after that write, so `Relaxed`
+    /// suffices.
     pub(super) owned_key: AtomicUsize,
     /// `Some` for a local (`!Send`) task: the only thread that may poll or drop
     /// its future or output.
@@ -151,17 +154,16 @@ pub(super) unsafe fn drop_reference(ptr: NonNull<Header>) {
 }
 
 impl Header {
-    /// The join waker cell.
+    /// Runs `f` on the join waker.
     ///
     /// # Safety
     ///
     /// The caller has read access by protocol rule 4 (`JOIN_WAKER` set and `COMPLETE`
-    /// set by the caller) or write access by rule 5 or 6; the reference must not
-    /// outlive that access.
-    pub(super) unsafe fn join_waker(&self) -> &Option<Waker> {
+    /// set by the caller) or write access by rule 5 or 6, for the whole call.
+    pub(super) unsafe fn with_join_waker<R>(&self, f: impl FnOnce(&Option<Waker>) -> R) -> R {
         // SAFETY: the caller has at least read access (contract above), so no one
-        // writes the cell while this shared reference lives.
-        unsafe { &*self.join_waker.get() }
+        // writes the cell while `f` holds this shared reference.
+        self.join_waker.with(|waker| f(unsafe { &*waker }))
     }
 
     /// Replaces the join waker, returning the old one (for the caller to drop once
@@ -172,7 +174,8 @@ impl Header {
     /// The caller has exclusive access to the cell (protocol rule 5 or 6).
     pub(super) unsafe fn replace_join_waker(&self, waker: Option<Waker>) -> Option<Waker> {
         // SAFETY: exclusive access by the caller's contract.
-        unsafe { ptr::replace(self.join_waker.get(), waker) }
+        self.join_waker
+            .with_mut(|cell| unsafe { ptr::replace(cell, waker) })
     }
 }
 
@@ -181,28 +184,43 @@ impl<F: Future> Stage<F> {
     ///
     /// # Safety
     ///
-    /// `stage` is valid, the caller holds `RUNNING` (rule 1), and the stage is
-    /// `Running` (it is until the holder of `RUNNING` finishes it).
-    pub(super) unsafe fn poll(stage: *mut Stage<F>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: exclusive access under rule 1; the future never moves: it lives in
-        // the task allocation until dropped in place, so pinning it is sound.
-        let future = unsafe {
-            match &mut *stage {
-                Stage::Running(future) => Pin::new_unchecked(future),
-                _ => unreachable!("a task was polled after it finished"),
-            }
-        };
-        future.poll(cx)
+    /// The caller holds `RUNNING` (rule 1), and the stage is `Running` (it is until
+    /// the holder of `RUNNING` finishes it).
+    pub(super) unsafe fn poll(
+        stage: &UnsafeCell<Stage<F>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        stage.with_mut(|stage| {
+            // SAFETY: exclusive access under rule 1; the future never moves: it lives
+            // in the task allocation until dropped in place, so pinning it is sound.
+            let future = unsafe {
+                match &mut *stage {
+                    Stage::Running(future) => Pin::new_unchecked(future),
+                    _ => unreachable!("a task was polled after it finished"),
+                }
+            };
+            future.poll(cx)
+        })
     }
 
     /// Whether the stage still holds the future.
     ///
     /// # Safety
     ///
-    /// `stage` is valid and nobody writes it concurrently (rules 1-3).
-    pub(super) unsafe fn is_running(stage: *const Stage<F>) -> bool {
+    /// Nobody writes the stage concurrently (rules 1-3).
+    pub(super) unsafe fn is_running(stage: &UnsafeCell<Stage<F>>) -> bool {
         // SAFETY: reading the discriminant under the caller's access.
-        matches!(unsafe { &*stage }, Stage::Running(_))
+        stage.with(|stage| matches!(unsafe { &*stage }, Stage::Running(_)))
+    }
+
+    /// Whether the stage holds neither the future nor a result.
+    ///
+    /// # Safety
+    ///
+    /// Nobody writes the stage concurrently (rules 1-3, or a count of zero).
+    pub(super) unsafe fn is_consumed(stage: &UnsafeCell<Stage<F>>) -> bool {
+        // SAFETY: reading the discriminant under the caller's access.
+        stage.with(|stage| matches!(unsafe { &*stage }, Stage::Consumed))
     }
 
     /// Drops the future or result in place and leaves `Consumed`. A panicking
@@ -211,15 +229,20 @@ impl<F: Future> Stage<F> {
     ///
     /// # Safety
     ///
-    /// `stage` is valid, the caller has exclusive access (rules 1-3), and it is
-    /// allowed to drop the contents on this thread (rule 7).
-    pub(super) unsafe fn drop_in_place(stage: *mut Stage<F>) {
-        // SAFETY: exclusive access; the value is dropped where it lies, as pinning
-        // requires, and is never used again: `Consumed` is written over it below.
-        let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }));
-        // SAFETY: the old value is dropped (even if its destructor unwound), so
-        // overwriting it without dropping is correct.
-        unsafe { ptr::write(stage, Stage::Consumed) };
+    /// The caller has exclusive access (rules 1-3), and it is allowed to drop the
+    /// contents on this thread (rule 7).
+    pub(super) unsafe fn drop_in_place(stage: &UnsafeCell<Stage<F>>) {
+        let result = stage.with_mut(|stage| {
+            // SAFETY: exclusive access; the value is dropped where it lies, as
+            // pinning requires, and is never used again: `Consumed` is written over
+            // it below.
+            let result =
+                panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }));
+            // SAFETY: the old value is dropped (even if its destructor unwound), so
+            // overwriting it without dropping is correct.
+            unsafe { ptr::write(stage, Stage::Consumed) };
+            result
+        });
         if let Err(payload) = result {
             discard_panic(payload);
         }
@@ -229,11 +252,14 @@ impl<F: Future> Stage<F> {
     ///
     /// # Safety
     ///
-    /// `stage` is valid, the caller holds `RUNNING`, and the stage is `Consumed`.
-    pub(super) unsafe fn store_output(stage: *mut Stage<F>, output: Result<F::Output, JoinError>) {
+    /// The caller holds `RUNNING`, and the stage is `Consumed`.
+    pub(super) unsafe fn store_output(
+        stage: &UnsafeCell<Stage<F>>,
+        output: Result<F::Output, JoinError>,
+    ) {
         // SAFETY: exclusive access under rule 1; `Consumed` owns nothing, so
         // overwriting it leaks nothing.
-        unsafe { ptr::write(stage, Stage::Finished(output)) };
+        stage.with_mut(|stage| unsafe { ptr::write(stage, Stage::Finished(output)) });
     }
 
     /// Moves the result out, leaving `Consumed`.
@@ -243,16 +269,20 @@ impl<F: Future> Stage<F> {
     ///
     /// # Safety
     ///
-    /// `stage` is valid and the caller owns it as the `JoinHandle` (rule 2).
-    pub(super) unsafe fn take_output(stage: *mut Stage<F>) -> Result<F::Output, JoinError> {
-        // SAFETY: exclusive access under rule 2.
-        let stage = unsafe { &mut *stage };
-        if let Stage::Running(_) = stage {
-            return Err(JoinError::cancelled());
-        }
-        match std::mem::replace(stage, Stage::Consumed) {
-            Stage::Finished(output) => output,
-            _ => panic!("`JoinHandle` polled after it returned `Poll::Ready`"),
+    /// The caller owns the stage as the `JoinHandle` (rule 2).
+    pub(super) unsafe fn take_output(stage: &UnsafeCell<Stage<F>>) -> Result<F::Output, JoinError> {
+        let taken = stage.with_mut(|stage| {
+            // SAFETY: exclusive access under rule 2.
+            if matches!(unsafe { &*stage }, Stage::Running(_)) {
+                return None;
+            }
+            // SAFETY: as above.
+            Some(unsafe { ptr::replace(stage, Stage::Consumed) })
+        });
+        match taken {
+            None => Err(JoinError::cancelled()),
+            Some(Stage::Finished(output)) => output,
+            Some(_) => panic!("`JoinHandle` polled after it returned `Poll::Ready`"),
         }
     }
 }

@@ -16,9 +16,9 @@
 //! `#[must_use]` value naming the caller's next step. The rules the bits enforce
 //! are in the protocol section of `task/mod.rs`.
 
+use crate::loom::sync::atomic::AtomicUsize;
+use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::fmt;
-use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 /// Set while one thread polls (or cancels) the task. That thread owns the stage.
 pub(super) const RUNNING: usize = 1 << 0;

@@ -51,9 +51,18 @@ struct Rt(Arc<Shared>);
 
 impl Rt {
     fn new() -> Rt {
+        Rt::with_registry(OwnedTasks::new())
+    }
+
+    /// An executor whose registry has `shards` shards, as a multi-thread runtime's does.
+    fn with_shards(shards: usize) -> Rt {
+        Rt::with_registry(OwnedTasks::with_shards(shards))
+    }
+
+    fn with_registry(owned: OwnedTasks<Sched>) -> Rt {
         Rt(Arc::new(Shared {
             queue: Mutex::new(VecDeque::new()),
-            owned: OwnedTasks::new(),
+            owned,
             yields: AtomicUsize::new(0),
         }))
     }
@@ -711,6 +720,50 @@ fn shutdown_of_running_task_lets_its_runner_cancel_it() {
     rt.run_until_idle();
     assert_eq!(drops.count(), 1);
     assert!(join(handle).unwrap_err().is_cancelled());
+}
+
+#[test]
+fn binds_racing_a_sharded_close_each_run_or_are_cancelled() {
+    // Proves: with several shards, tasks bound on other threads while the registry
+    // closes each meet one fate: registered before their shard closed (then run, or
+    // cancelled by the shutdown), or refused and cancelled at once. None survives in
+    // the registry, every future is dropped exactly once, every handle resolves.
+    // Steps: two threads bind tasks in a loop; the main thread runs the queue a few
+    // times, then closes while they are (probably) still binding.
+    let rt = Rt::with_shards(8);
+    let drops = Drops::default();
+    let per_thread = size(2_000, 20);
+    let handles: Vec<JoinHandle<()>> = thread::scope(|scope| {
+        let spawners: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..per_thread)
+                        .map(|_| {
+                            let guard = drops.guard();
+                            rt.spawn(async move { drop(guard) })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for _ in 0..size(20, 2) {
+            rt.run_until_idle();
+            thread::yield_now();
+        }
+        rt.0.owned.close_and_shutdown_all();
+        spawners
+            .into_iter()
+            .flat_map(|spawner| spawner.join().unwrap())
+            .collect()
+    });
+    assert!(rt.0.owned.is_empty(), "a task survived the close");
+    rt.run_until_idle(); // queued before the close: already cancelled, nothing runs
+    assert_eq!(drops.count(), 2 * per_thread);
+    for handle in handles {
+        if let Err(err) = join(handle) {
+            assert!(err.is_cancelled());
+        }
+    }
 }
 
 #[test]
