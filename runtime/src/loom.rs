@@ -23,7 +23,7 @@
 //!
 //! - A file whose mechanism a model covers imports these names from `crate::loom`, never
 //!   from `std::sync`, `std::cell` or `parking_lot`. Everything else keeps `std`.
-//! - `Mutex::lock()` returns the guard (no poisoning). `MutexGuard::unlocked(&mut g, f)`,
+//! - `Mutex::lock()` returns the guard (no poisoning); `Mutex::try_lock()` an `Option`. `MutexGuard::unlocked(&mut g, f)`,
 //!   `Condvar::{wait, wait_until, notify_one, notify_all}` work as in `parking_lot`, except
 //!   that `notify_*` return `()`. Under loom a timed wait never sleeps: it releases the
 //!   lock, yields, and reports a timeout. That is the worst case for a timed waiter (a
@@ -112,6 +112,13 @@ pub(crate) mod cell {
             UnsafeCell(std::cell::UnsafeCell::new(data))
         }
 
+        /// The value's address from the cell's, without a reference: for writing a cell
+        /// in place in an uninitialised allocation (`std::cell::UnsafeCell::raw_get`).
+        #[inline]
+        pub(crate) const fn raw_get(this: *const UnsafeCell<T>) -> *mut T {
+            std::cell::UnsafeCell::raw_get(this.cast::<std::cell::UnsafeCell<T>>())
+        }
+
         /// Reads through `*const T`; the caller's protocol says no one writes meanwhile.
         #[inline]
         pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
@@ -191,6 +198,22 @@ mod mock {
                         .lock()
                         .expect("a model thread panicked holding a lock"),
                 ),
+            }
+        }
+    }
+
+    impl<T> Mutex<T> {
+        /// The guard if the lock is free right now.
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            match self.0.try_lock() {
+                Ok(guard) => Some(MutexGuard {
+                    lock: &self.0,
+                    guard: Some(guard),
+                }),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+                Err(std::sync::TryLockError::Poisoned(_)) => {
+                    panic!("a model thread panicked holding a lock")
+                }
             }
         }
     }

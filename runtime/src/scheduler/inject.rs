@@ -10,9 +10,9 @@
 //! scheduler that owns this queue.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use parking_lot::Mutex;
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// A closable FIFO shared by every thread of one scheduler.
 pub(crate) struct Inject<T> {
@@ -121,7 +121,7 @@ impl<T> std::fmt::Debug for Inject<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

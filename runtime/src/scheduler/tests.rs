@@ -21,6 +21,7 @@ fn flavors() -> [Runtime; 2] {
 // the scheduler, and through it the task registry, alive: the inject queue is closed at
 // shutdown and a push after that drops the task through the normal cancelled path.
 #[test]
+#[cfg_attr(miri, ignore = "opens an epoll instance")]
 fn a_wake_after_shutdown_frees_the_task_and_its_scheduler() {
     for rt in flavors() {
         let slot: Arc<Mutex<Option<Waker>>> = Arc::default();

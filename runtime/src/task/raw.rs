@@ -128,7 +128,11 @@ where
     // each field is written once, without reading or dropping what was there.
     unsafe {
         (&raw mut (*ptr).head).write(Head { header, scheduler });
+        #[cfg(not(all(test, loom)))]
         UnsafeCell::raw_get(&raw mut (*ptr).stage).write(Stage::Running(future));
+        // loom's cell is not a transparent wrapper: build it, then move it in.
+        #[cfg(all(test, loom))]
+        (&raw mut (*ptr).stage).write(UnsafeCell::new(Stage::Running(future)));
     }
     // SAFETY: both fields of the `Cell` were initialised just above.
     let cell = unsafe { cell.assume_init() };

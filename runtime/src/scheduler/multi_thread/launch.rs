@@ -60,7 +60,8 @@ pub(crate) fn build(driver: Driver, handle: driver::Handle, config: Config) -> (
         remotes: remotes.into_boxed_slice(),
         inject: Inject::new(),
         idle: Idle::new(config.num_workers),
-        owned: OwnedTasks::new(),
+        // Sharded: every spawn and every finished task takes one of these locks.
+        owned: OwnedTasks::with_shards(4 * config.num_workers),
         driver: shared_driver,
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });

@@ -37,5 +37,9 @@ mod park;
 mod spawner;
 mod worker;
 
+// Loom models of the run queue and the parker (see `crate::loom`).
+#[cfg(all(test, loom))]
+mod loom_models;
+
 pub(crate) use launch::{Config, Workers, build};
 pub(crate) use spawner::Spawner;

@@ -17,12 +17,12 @@
 //! driver reaches the reactor through a `Weak`, so a parker that outlives its runtime
 //! keeps no descriptor open.
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::loom::sync::atomic::AtomicUsize;
+use crate::loom::sync::atomic::Ordering::SeqCst;
+use crate::loom::sync::{Condvar, Mutex};
 
 use crate::driver::Driver;
 use crate::reactor;
@@ -32,16 +32,45 @@ const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
 
-/// The driver, shared by every worker of one runtime; one parks in it at a time.
-#[derive(Debug)]
-pub(super) struct SharedDriver {
-    /// `None` once the runtime has shut the driver down.
-    driver: Mutex<Option<Driver>>,
-    reactor: Weak<reactor::Handle>,
+/// What a parked worker blocks in: the runtime's driver (a stand-in in the loom models).
+pub(super) trait Drive: Send + 'static {
+    /// Blocks until an event, a due timer, an unpark or `timeout`.
+    fn park(&mut self, timeout: Option<Duration>);
+    /// Fails every registration and timer, for good.
+    fn shutdown(&mut self);
 }
 
-impl SharedDriver {
-    pub(super) fn new(driver: Driver, reactor: &Arc<reactor::Handle>) -> SharedDriver {
+/// Interrupts a [`Drive::park`] from another thread (the reactor's waker).
+pub(super) trait Interrupt: Send + Sync + 'static {
+    fn interrupt(&self);
+}
+
+impl Drive for Driver {
+    fn park(&mut self, timeout: Option<Duration>) {
+        Driver::park(self, timeout);
+    }
+
+    fn shutdown(&mut self) {
+        Driver::shutdown(self);
+    }
+}
+
+impl Interrupt for reactor::Handle {
+    fn interrupt(&self) {
+        self.unpark();
+    }
+}
+
+/// The driver, shared by every worker of one runtime; one parks in it at a time.
+#[derive(Debug)]
+pub(super) struct SharedDriver<D = Driver, R = reactor::Handle> {
+    /// `None` once the runtime has shut the driver down.
+    driver: Mutex<Option<D>>,
+    reactor: Weak<R>,
+}
+
+impl<D: Drive, R: Interrupt> SharedDriver<D, R> {
+    pub(super) fn new(driver: D, reactor: &Arc<R>) -> SharedDriver<D, R> {
         SharedDriver {
             driver: Mutex::new(Some(driver)),
             reactor: Arc::downgrade(reactor),
@@ -68,33 +97,33 @@ impl SharedDriver {
 
     fn unpark(&self) {
         if let Some(reactor) = self.reactor.upgrade() {
-            reactor.unpark();
+            reactor.interrupt();
         }
     }
 }
 
 /// A worker's sleeping side.
 #[derive(Debug)]
-pub(super) struct Parker {
-    inner: Arc<Inner>,
+pub(super) struct Parker<D = Driver, R = reactor::Handle> {
+    inner: Arc<Inner<D, R>>,
 }
 
 /// Wakes one worker; any thread may hold it.
-#[derive(Clone, Debug)]
-pub(super) struct Unparker {
-    inner: Arc<Inner>,
+#[derive(Debug)]
+pub(super) struct Unparker<D = Driver, R = reactor::Handle> {
+    inner: Arc<Inner<D, R>>,
 }
 
 #[derive(Debug)]
-struct Inner {
+struct Inner<D, R> {
     state: AtomicUsize,
     mutex: Mutex<()>,
     condvar: Condvar,
-    driver: Arc<SharedDriver>,
+    driver: Arc<SharedDriver<D, R>>,
 }
 
-impl Parker {
-    pub(super) fn new(driver: Arc<SharedDriver>) -> Parker {
+impl<D: Drive, R: Interrupt> Parker<D, R> {
+    pub(super) fn new(driver: Arc<SharedDriver<D, R>>) -> Parker<D, R> {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
@@ -105,7 +134,7 @@ impl Parker {
         }
     }
 
-    pub(super) fn unparker(&self) -> Unparker {
+    pub(super) fn unparker(&self) -> Unparker<D, R> {
         Unparker {
             inner: self.inner.clone(),
         }
@@ -132,8 +161,8 @@ impl Parker {
     }
 }
 
-impl Inner {
-    fn park_driver(&self, driver: &mut Driver) {
+impl<D: Drive, R: Interrupt> Inner<D, R> {
+    fn park_driver(&self, driver: &mut D) {
         if let Err(actual) = self
             .state
             .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
@@ -170,7 +199,15 @@ impl Inner {
     }
 }
 
-impl Unparker {
+impl<D, R> Clone for Unparker<D, R> {
+    fn clone(&self) -> Self {
+        Unparker {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<D: Drive, R: Interrupt> Unparker<D, R> {
     /// Wakes the worker, or makes its next `park` return at once.
     pub(super) fn unpark(&self) {
         let inner = &*self.inner;

@@ -19,17 +19,18 @@
 //! out of `MaybeUninit` slots: a slot is initialised exactly between the push that wrote
 //! it and the pop or steal that claimed it.
 
-use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::Arc;
+use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use crate::loom::sync::atomic::{AtomicU32, AtomicU64};
 
 use crate::scheduler::inject::Inject;
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 const CAPACITY: usize = 256;
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 const CAPACITY: usize = 4;
 const MASK: u32 = CAPACITY as u32 - 1;
 
@@ -81,9 +82,10 @@ impl<T> Inner<T> {
     ///
     /// The caller claimed `index` by the protocol and the slot is initialised.
     unsafe fn take(&self, index: u32) -> T {
-        let slot = self.buffer[(index & MASK) as usize].get();
-        // SAFETY: forwarded contract: the slot is ours and initialised.
-        unsafe { (*slot).assume_init_read() }
+        self.buffer[(index & MASK) as usize].with(|slot| {
+            // SAFETY: forwarded contract: the slot is ours and initialised.
+            unsafe { (*slot).assume_init_read() }
+        })
     }
 
     /// Writes `value` into slot `index`.
@@ -93,9 +95,10 @@ impl<T> Inner<T> {
     /// The caller owns slot `index` (the owner writing at `tail`, or a stealer writing
     /// into its own queue past its `tail`) and the slot is not initialised.
     unsafe fn put(&self, index: u32, value: T) {
-        let slot = self.buffer[(index & MASK) as usize].get();
-        // SAFETY: forwarded contract.
-        unsafe { (*slot).write(value) };
+        self.buffer[(index & MASK) as usize].with_mut(|slot| {
+            // SAFETY: forwarded contract.
+            unsafe { (*slot).write(value) };
+        });
     }
 
     fn len(&self) -> u32 {
@@ -302,8 +305,8 @@ impl<T> Steal<T> {
 impl<T> Drop for Inner<T> {
     fn drop(&mut self) {
         // Last handle gone: no thread can race us. Drop what is still queued.
-        let (_, real) = unpack(*self.head.get_mut());
-        let tail = *self.tail.get_mut();
+        let (_, real) = unpack(self.head.load(Acquire));
+        let tail = self.tail.load(Acquire);
         let mut index = real;
         while index != tail {
             // SAFETY: `[real, tail)` is initialised and nobody else can claim it now.
