@@ -46,6 +46,7 @@ fn new_handle() -> Arc<Handle> {
 // that hands its waker to thread C 10,000 times, reading the waiter count on each
 // poll; then B completes, and A is released.
 #[test]
+#[cfg_attr(miri, ignore = "opens an epoll instance")]
 fn a_waiting_block_on_holds_one_waiter_entry_however_often_woken() {
     const WAKES: usize = 10_000;
     let handle = new_handle();
