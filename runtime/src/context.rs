@@ -10,7 +10,7 @@ use crate::scheduler;
 use crate::{reactor, time};
 
 thread_local! {
-    static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<scheduler::SchedulerHandle>> = const { RefCell::new(None) };
     static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
     /// The address of the runtime this thread runs (inside its `block_on` or as its
     /// worker), 0 for none. Unlike `CURRENT`, `Handle::enter` does not change it.
@@ -20,13 +20,13 @@ thread_local! {
 /// Restores the previous current handle when dropped.
 #[derive(Debug)]
 pub(crate) struct SetCurrentGuard {
-    previous: Option<scheduler::Handle>,
+    previous: Option<scheduler::SchedulerHandle>,
 }
 
 /// Makes `handle` the current runtime of this thread until the guard drops. During thread
 /// teardown (a `Runtime` kept in a `thread_local!` being dropped) the slot may be gone;
 /// then nothing is set and nothing is restored.
-pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
+pub(crate) fn set_current(handle: &scheduler::SchedulerHandle) -> SetCurrentGuard {
     let previous = CURRENT
         .try_with(|c| c.replace(Some(handle.clone())))
         .unwrap_or(None);
@@ -54,7 +54,7 @@ pub(crate) struct EnterRuntimeGuard {
 ///
 /// If this thread is already inside a runtime: blocking there would stall every task of
 /// that runtime, so it is refused instead of deadlocking.
-pub(crate) fn enter_runtime(handle: &scheduler::Handle) -> EnterRuntimeGuard {
+pub(crate) fn enter_runtime(handle: &scheduler::SchedulerHandle) -> EnterRuntimeGuard {
     // During thread teardown the flag is gone: nothing can be nested there anyway.
     let nested = IN_RUNTIME.try_with(|r| r.replace(true)).unwrap_or(false);
     assert!(
@@ -82,7 +82,7 @@ impl Drop for EnterRuntimeGuard {
 /// Is this thread running `handle`'s runtime: inside its `block_on`, or one of its
 /// workers (so also inside one of its tasks)? Blocking on that runtime's shutdown here
 /// would wait for this very thread.
-pub(crate) fn is_running(handle: &scheduler::Handle) -> bool {
+pub(crate) fn is_running(handle: &scheduler::SchedulerHandle) -> bool {
     RUNNING
         .try_with(|r| r.get() == handle.address())
         .unwrap_or(false)
@@ -90,7 +90,7 @@ pub(crate) fn is_running(handle: &scheduler::Handle) -> bool {
 
 /// Runs `f` with the current runtime's handle.
 pub(crate) fn with_current<R>(
-    f: impl FnOnce(&scheduler::Handle) -> R,
+    f: impl FnOnce(&scheduler::SchedulerHandle) -> R,
 ) -> Result<R, TryCurrentError> {
     CURRENT
         .try_with(|c| c.borrow().as_ref().map(f))
@@ -99,7 +99,7 @@ pub(crate) fn with_current<R>(
 }
 
 /// The current runtime's handle, or a panic that says how to fix it.
-pub(crate) fn current(what: &str) -> scheduler::Handle {
+pub(crate) fn current(what: &str) -> scheduler::SchedulerHandle {
     match with_current(Clone::clone) {
         Ok(handle) => handle,
         Err(e) => panic!("{what}: {e}"),
@@ -107,12 +107,12 @@ pub(crate) fn current(what: &str) -> scheduler::Handle {
 }
 
 /// The current reactor, for `AsyncFd::new` (an error, not a panic, outside a runtime).
-pub(crate) fn io_handle() -> io::Result<Arc<reactor::Handle>> {
+pub(crate) fn io_handle() -> io::Result<Arc<reactor::ReactorHandle>> {
     with_current(|h| h.driver().io.clone()).map_err(|e| io::Error::other(format!("AsyncFd: {e}")))
 }
 
 /// The current timer driver, for `sleep` and friends.
-pub(crate) fn time_handle(what: &str) -> Arc<time::Handle> {
+pub(crate) fn time_handle(what: &str) -> Arc<time::TimerHandle> {
     // Clones only the timer handle, not the scheduler's, on this hot path of `sleep`.
     with_current(|h| h.driver().time.clone()).unwrap_or_else(|e| panic!("{what}: {e}"))
 }

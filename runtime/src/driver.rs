@@ -15,23 +15,23 @@ use crate::{reactor, time};
 #[derive(Debug)]
 pub(crate) struct Driver {
     io: reactor::Driver,
-    time: Arc<time::Handle>,
+    time: Arc<time::TimerHandle>,
     /// Reused between parks so firing timers allocates nothing once warm.
     fired: Vec<Waker>,
 }
 
 /// Shared side: registration and unparking.
 #[derive(Clone, Debug)]
-pub(crate) struct Handle {
-    pub(crate) io: Arc<reactor::Handle>,
-    pub(crate) time: Arc<time::Handle>,
+pub(crate) struct DriverHandle {
+    pub(crate) io: Arc<reactor::ReactorHandle>,
+    pub(crate) time: Arc<time::TimerHandle>,
 }
 
 impl Driver {
     /// Opens the poller and its waker.
-    pub(crate) fn new() -> io::Result<(Driver, Handle)> {
+    pub(crate) fn new() -> io::Result<(Driver, DriverHandle)> {
         let (io, io_handle) = reactor::Driver::new()?;
-        let time = Arc::new(time::Handle::new(io_handle.clone()));
+        let time = Arc::new(time::TimerHandle::new(io_handle.clone()));
         let driver = Driver {
             io,
             time: time.clone(),
@@ -39,7 +39,7 @@ impl Driver {
         };
         Ok((
             driver,
-            Handle {
+            DriverHandle {
                 io: io_handle,
                 time,
             },

@@ -14,7 +14,7 @@ use crate::task::{JoinHandle, boxes};
 /// `is_cancelled()`).
 #[derive(Clone, Debug)]
 pub struct Handle {
-    pub(crate) inner: scheduler::Handle,
+    pub(crate) inner: scheduler::SchedulerHandle,
 }
 
 /// Keeps a runtime's context entered on this thread; see [`Handle::enter`].

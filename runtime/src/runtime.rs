@@ -59,7 +59,7 @@ impl Runtime {
     ) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
         let blocking_pool = BlockingPool::new(blocking_config(builder));
-        let scheduler = current_thread::Handle::new(driver, driver_handle, owner);
+        let scheduler = current_thread::CurrentThread::new(driver, driver_handle, owner);
         let handle = runtime_handle(Flavor::CurrentThread(scheduler), &blocking_pool);
         Ok(Runtime {
             handle,
@@ -226,7 +226,7 @@ fn runtime_handle(flavor: Flavor, blocking_pool: &BlockingPool) -> Handle {
         blocking: BlockingTasks::new(spawner, runtime.clone()),
     });
     Handle {
-        inner: scheduler::Handle { inner },
+        inner: scheduler::SchedulerHandle { inner },
     }
 }
 

@@ -101,7 +101,7 @@ impl RunJob for TaskJob {
         let handle = self
             .runtime
             .upgrade()
-            .map(|inner| scheduler::Handle { inner });
+            .map(|inner| scheduler::SchedulerHandle { inner });
         let _enter = handle.as_ref().map(context::set_current);
         task.run();
     }

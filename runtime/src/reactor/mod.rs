@@ -1,7 +1,7 @@
 //! The reactor: turns poller readiness into task wakeups.
 //!
 //! - [`Driver`] is owned by whoever parks: it blocks in `Poller::wait` and dispatches.
-//! - [`Handle`] is shared: it registers and deregisters descriptors and wakes the driver.
+//! - [`ReactorHandle`] is shared: it registers and deregisters descriptors and wakes the driver.
 //!
 //! Registrations live in a slab. A poller token carries the slot index *and* the slot's
 //! generation, so an event still in flight for a closed descriptor can never wake the
@@ -36,7 +36,7 @@ const EVENTS_CAPACITY: usize = 1024;
 
 /// Shared side of the reactor.
 #[derive(Debug)]
-pub(crate) struct Handle {
+pub(crate) struct ReactorHandle {
     poller: Poller,
     waker: sys::Waker,
     registrations: Mutex<Registrations>,
@@ -59,7 +59,7 @@ struct Slot {
 /// Owned side of the reactor: the event buffer and the tick.
 #[derive(Debug)]
 pub(crate) struct Driver {
-    handle: Arc<Handle>,
+    handle: Arc<ReactorHandle>,
     events: Events,
     tick: u16,
     /// Reused between turns so dispatching allocates nothing once warm.
@@ -84,10 +84,10 @@ fn truncate_generation(generation: usize) -> usize {
 
 impl Driver {
     /// Creates the poller and its waker.
-    pub(crate) fn new() -> io::Result<(Driver, Arc<Handle>)> {
+    pub(crate) fn new() -> io::Result<(Driver, Arc<ReactorHandle>)> {
         let poller = Poller::new()?;
         let waker = sys::Waker::new(&poller, WAKER_TOKEN)?;
-        let handle = Arc::new(Handle {
+        let handle = Arc::new(ReactorHandle {
             poller,
             waker,
             registrations: Mutex::new(Registrations::default()),
@@ -156,7 +156,7 @@ impl Driver {
     }
 }
 
-impl Handle {
+impl ReactorHandle {
     /// Registers `fd` for both directions, edge-triggered.
     ///
     /// # Errors

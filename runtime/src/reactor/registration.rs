@@ -17,20 +17,20 @@ use std::task::{Context, Poll, ready};
 
 use sys::Token;
 
-use super::{Direction, Handle, ReadyEvent, ScheduledIo};
+use super::{Direction, ReactorHandle, ReadyEvent, ScheduledIo};
 use crate::task::coop;
 
 /// A registered descriptor. Deregister it (with the fd) before the fd closes.
 #[derive(Debug)]
 pub(crate) struct Registration {
-    handle: Arc<Handle>,
+    handle: Arc<ReactorHandle>,
     io: Arc<ScheduledIo>,
     token: Token,
 }
 
 impl Registration {
     /// Registers `fd` with the reactor behind `handle`, for both directions.
-    pub(crate) fn new(fd: RawFd, handle: Arc<Handle>) -> io::Result<Registration> {
+    pub(crate) fn new(fd: RawFd, handle: Arc<ReactorHandle>) -> io::Result<Registration> {
         let (io, token) = handle.register(fd)?;
         Ok(Registration { handle, io, token })
     }

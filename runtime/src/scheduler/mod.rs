@@ -23,7 +23,7 @@ use crate::task::JoinHandle;
 
 /// A handle to whichever scheduler a runtime runs.
 #[derive(Clone, Debug)]
-pub(crate) struct Handle {
+pub(crate) struct SchedulerHandle {
     pub(crate) inner: Arc<Inner>,
 }
 
@@ -35,17 +35,17 @@ pub(crate) struct Inner {
 
 #[derive(Debug)]
 pub(crate) enum Flavor {
-    CurrentThread(current_thread::Handle),
+    CurrentThread(current_thread::CurrentThread),
     MultiThread(multi_thread::Spawner),
 }
 
-impl Handle {
+impl SchedulerHandle {
     /// Identifies the runtime (for `context::is_running`).
     pub(crate) fn address(&self) -> usize {
         Arc::as_ptr(&self.inner).addr()
     }
 
-    pub(crate) fn driver(&self) -> &driver::Handle {
+    pub(crate) fn driver(&self) -> &driver::DriverHandle {
         match &self.inner.flavor {
             Flavor::CurrentThread(h) => &h.driver,
             Flavor::MultiThread(s) => &s.driver,

@@ -2,7 +2,7 @@
 //!
 //! # Protocol
 //!
-//! The driver computes its park timeout from [`Handle::next_wake`], which also records the
+//! The driver computes its park timeout from [`TimerHandle::next_wake`], which also records the
 //! deadline it will park until, under the wheel lock. A registration from another thread
 //! compares its deadline with that record under the same lock and unparks the driver if it
 //! is earlier. So either the driver saw the new timer when computing its timeout, or the
@@ -20,11 +20,11 @@ use crate::reactor;
 
 /// Shared side of the timer driver.
 #[derive(Debug)]
-pub(crate) struct Handle {
+pub(crate) struct TimerHandle {
     inner: Mutex<Inner>,
     /// Time zero of the wheel.
     origin: Instant,
-    reactor: Arc<reactor::Handle>,
+    reactor: Arc<reactor::ReactorHandle>,
 }
 
 #[derive(Debug)]
@@ -37,9 +37,9 @@ struct Inner {
     shut_down: bool,
 }
 
-impl Handle {
-    pub(crate) fn new(reactor: Arc<reactor::Handle>) -> Handle {
-        Handle {
+impl TimerHandle {
+    pub(crate) fn new(reactor: Arc<reactor::ReactorHandle>) -> TimerHandle {
+        TimerHandle {
             inner: Mutex::new(Inner {
                 wheel: Wheel::new(),
                 parked_until: 0,

@@ -16,7 +16,7 @@ mod sleep;
 mod timeout;
 pub(crate) mod wheel;
 
-pub(crate) use handle::Handle;
+pub(crate) use handle::TimerHandle;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::Instant;

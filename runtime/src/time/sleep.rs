@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use super::Handle;
+use super::TimerHandle;
 use super::wheel::Key;
 use crate::task::coop;
 
@@ -56,7 +56,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     deadline: Instant,
-    handle: Arc<Handle>,
+    handle: Arc<TimerHandle>,
     key: Option<Key>,
     elapsed: bool,
 }

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::run_loop::{install_local, uninstall_local, with_local_queue};
-use super::{Core, Handle};
+use super::{Core, CurrentThread};
 
-impl Handle {
+impl CurrentThread {
     /// Runs `future` to completion on this thread, running tasks and the driver meanwhile.
     ///
     /// While another thread holds the core (it is inside `block_on` too), the future is
@@ -125,7 +125,7 @@ impl Handle {
 
     /// Drops every task (each future exactly once), then fails I/O and timers. Called by
     /// `Runtime`'s drop, with the runtime's context entered, on a thread not running this
-    /// runtime (see [`shutdown_deferred`](Handle::shutdown_deferred) for that case).
+    /// runtime (see [`shutdown_deferred`](CurrentThread::shutdown_deferred) for that case).
     pub(crate) fn shutdown(&self) {
         let core = {
             let mut slot = self.core.lock();
@@ -192,7 +192,7 @@ impl Handle {
 /// Hands the core back when `block_on` returns or unwinds (a panicking future), so the
 /// runtime stays usable and its drop can still shut the tasks down.
 struct ReturnCore<'a> {
-    handle: &'a Handle,
+    handle: &'a CurrentThread,
     core: Option<Box<Core>>,
 }
 
@@ -208,7 +208,7 @@ impl Drop for ReturnCore<'_> {
 /// entry leaves with it (returning with its output, or unwinding) if `return_core` has
 /// not taken it already.
 struct Waiting<'a> {
-    handle: &'a Handle,
+    handle: &'a CurrentThread,
     parker: Arc<ThreadWaker>,
     /// Whether this call ever pushed an entry; if not, leaving takes no lock.
     registered: bool,

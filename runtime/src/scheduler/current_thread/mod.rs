@@ -65,9 +65,9 @@ const NOTIFIED: u8 = 2;
 type Runnable = Notified<Arc<Shared>>;
 
 /// The scheduler's handle: spawns from any thread, and hands the core to `block_on`.
-pub(crate) struct Handle {
+pub(crate) struct CurrentThread {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) driver: driver::Handle,
+    pub(crate) driver: driver::DriverHandle,
     core: Mutex<CoreSlot>,
     core_returned: Condvar,
     /// Set (under the `core` lock) once `shutdown` has taken the core for good.
@@ -84,7 +84,7 @@ pub(crate) struct Shared {
     owned: OwnedTasks<Arc<Shared>>,
     inject: Inject<Runnable>,
     park: AtomicU8,
-    reactor: Weak<reactor::Handle>,
+    reactor: Weak<reactor::ReactorHandle>,
 }
 
 /// Where the core waits while no thread is inside `block_on`.
@@ -110,9 +110,13 @@ thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
 }
 
-impl Handle {
+impl CurrentThread {
     /// A scheduler for `driver`; `owner` binds it to one thread (a `LocalRuntime`).
-    pub(crate) fn new(driver: Driver, handle: driver::Handle, owner: Option<ThreadId>) -> Handle {
+    pub(crate) fn new(
+        driver: Driver,
+        handle: driver::DriverHandle,
+        owner: Option<ThreadId>,
+    ) -> CurrentThread {
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
             inject: Inject::new(),
@@ -124,7 +128,7 @@ impl Handle {
             driver,
             tick: 0,
         };
-        Handle {
+        CurrentThread {
             shared,
             driver: handle,
             core: Mutex::new(CoreSlot {
@@ -182,9 +186,9 @@ impl Handle {
     }
 }
 
-impl fmt::Debug for Handle {
+impl fmt::Debug for CurrentThread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("current_thread::Handle")
+        f.debug_struct("current_thread::CurrentThread")
             .field("tasks", &self.shared.owned.len())
             .finish_non_exhaustive()
     }

@@ -51,7 +51,11 @@ struct Running {
 }
 
 /// Builds the scheduler around `driver`: its spawner, and the workers to start.
-pub(crate) fn build(driver: Driver, handle: driver::Handle, config: Config) -> (Spawner, Launch) {
+pub(crate) fn build(
+    driver: Driver,
+    handle: driver::DriverHandle,
+    config: Config,
+) -> (Spawner, Launch) {
     let shared_driver = Arc::new(SharedDriver::new(driver, &handle.io));
     let (cores, remotes): (Vec<_>, Vec<_>) = (0..config.num_workers)
         .map(|index| worker::new_core(index, Parker::new(shared_driver.clone())))
@@ -86,7 +90,7 @@ impl Launch {
     ///
     /// The OS error if a thread cannot be started; the runtime is then shut down (the
     /// threads already started are joined) before returning.
-    pub(crate) fn start(self, handle: &scheduler::Handle) -> io::Result<Workers> {
+    pub(crate) fn start(self, handle: &scheduler::SchedulerHandle) -> io::Result<Workers> {
         let Launch {
             shared,
             cores,
@@ -123,7 +127,7 @@ fn spawn_worker(
     shared: &Arc<Shared>,
     core: Box<Core>,
     config: &Config,
-    handle: &scheduler::Handle,
+    handle: &scheduler::SchedulerHandle,
     running: &Arc<Running>,
 ) -> Result<thread::JoinHandle<()>, (Box<Core>, io::Error)> {
     let mut builder = thread::Builder::new().name((config.thread_name)());

@@ -55,7 +55,7 @@ impl Drive for Driver {
     }
 }
 
-impl Interrupt for reactor::Handle {
+impl Interrupt for reactor::ReactorHandle {
     fn interrupt(&self) {
         self.unpark();
     }
@@ -63,7 +63,7 @@ impl Interrupt for reactor::Handle {
 
 /// The driver, shared by every worker of one runtime; one parks in it at a time.
 #[derive(Debug)]
-pub(super) struct SharedDriver<D = Driver, R = reactor::Handle> {
+pub(super) struct SharedDriver<D = Driver, R = reactor::ReactorHandle> {
     /// `None` once the runtime has shut the driver down.
     driver: Mutex<Option<D>>,
     reactor: Weak<R>,
@@ -104,13 +104,13 @@ impl<D: Drive, R: Interrupt> SharedDriver<D, R> {
 
 /// A worker's sleeping side.
 #[derive(Debug)]
-pub(super) struct Parker<D = Driver, R = reactor::Handle> {
+pub(super) struct Parker<D = Driver, R = reactor::ReactorHandle> {
     inner: Arc<Inner<D, R>>,
 }
 
 /// Wakes one worker; any thread may hold it.
 #[derive(Debug)]
-pub(super) struct Unparker<D = Driver, R = reactor::Handle> {
+pub(super) struct Unparker<D = Driver, R = reactor::ReactorHandle> {
     inner: Arc<Inner<D, R>>,
 }
 

@@ -24,7 +24,7 @@ pub(super) type Runnable = Notified<Arc<Shared>>;
 /// What users reach through `Handle`: spawning, shutdown, and the driver handles.
 pub(crate) struct Spawner {
     pub(super) shared: Arc<Shared>,
-    pub(crate) driver: driver::Handle,
+    pub(crate) driver: driver::DriverHandle,
     pub(super) block_ons: Mutex<BlockOns>,
     pub(super) block_on_returned: Condvar,
 }
