@@ -1,6 +1,7 @@
 //! Tasks: one allocation per spawned future, a state word, and the handles to it.
 //!
-//! Public: [`JoinHandle`], [`JoinError`], [`yield_now()`], [`consume_budget()`].
+//! Public: [`JoinHandle`], [`JoinError`], [`yield_now()`], [`consume_budget()`],
+//! [`cooperative()`].
 //! Crate-internal: the `Schedule` trait an executor implements, the `Task` /
 //! `Notified` references it stores, the `OwnedTasks` registry it spawns through, and
 //! the cooperative budget (`coop`) it sets around each poll.
@@ -92,7 +93,7 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::thread::{self, ThreadId};
 
-pub use coop::consume_budget;
+pub use coop::{Cooperative, consume_budget, cooperative};
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub(crate) use owned::OwnedTasks;
