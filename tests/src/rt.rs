@@ -1,5 +1,6 @@
-//! Runtime test helpers: the flavors a case runs on, a hang guard, drop counters, a
-//! thread-safe oneshot, waker probes, pipes, and process fd / thread / CPU accounting.
+//! Runtime test helpers: the flavors a case runs on, a hang guard, soak sizes, drop
+//! counters, a thread-safe oneshot, waker probes, pipes, and process fd / thread / CPU
+//! accounting.
 //!
 //! Runtime cases are written once with [`rt_test!`](crate::rt_test) and run on every
 //! flavor, like tokio's `rt_common.rs`:
@@ -83,6 +84,30 @@ pub enum Flavor {
 }
 
 impl Flavor {
+    /// Every flavor, for a test that must run them in turn inside one `#[test]` (one that
+    /// measures the whole process, or a child process told its flavor).
+    pub const ALL: [Flavor; 2] = [Flavor::CurrentThread, Flavor::MultiThread];
+
+    /// The flavor's name as `#[runtime::main(flavor = ..)]` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::CurrentThread => "current_thread",
+            Flavor::MultiThread => "multi_thread",
+        }
+    }
+
+    /// The flavor [`name`](Flavor::name) gives `name`, e.g. one passed to a child process.
+    ///
+    /// # Panics
+    ///
+    /// If `name` names no flavor.
+    pub fn from_name(name: &str) -> Flavor {
+        Flavor::ALL
+            .into_iter()
+            .find(|flavor| flavor.name() == name)
+            .unwrap_or_else(|| panic!("no runtime flavor is named {name:?}"))
+    }
+
     /// A builder for this flavor with the runtime's defaults.
     pub fn builder(self) -> Builder {
         match self {
@@ -111,6 +136,29 @@ impl Flavor {
     pub fn run(self, case: impl FnOnce(Flavor) + Send + 'static) {
         with_hang_guard(move || case(self));
     }
+}
+
+/// Scales a soak test's size `n` by the `SOAK_SCALE` environment variable, so one setting
+/// sizes every soak: `SOAK_SCALE=1` is the full size (the default in release builds),
+/// `SOAK_SCALE=0.1` a tenth; debug builds default to a hundredth, to stay quick. The
+/// result is at least 1. Only sizes scale: every assertion holds at every scale.
+///
+/// # Panics
+///
+/// If `SOAK_SCALE` is set to something other than a positive number.
+pub fn soak(n: usize) -> usize {
+    let scale = match std::env::var("SOAK_SCALE") {
+        Ok(value) => value
+            .parse::<f64>()
+            .ok()
+            .filter(|scale| *scale > 0.0 && scale.is_finite())
+            .unwrap_or_else(|| {
+                panic!("SOAK_SCALE={value:?}: use a positive number, 1 for full size")
+            }),
+        Err(_) if cfg!(debug_assertions) => 0.01,
+        Err(_) => 1.0,
+    };
+    ((n as f64 * scale).round() as usize).max(1)
 }
 
 /// Runs `f` on a new thread (named like the caller) and waits at most [`HANG_LIMIT`] for

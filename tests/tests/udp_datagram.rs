@@ -99,7 +99,7 @@ async fn an_oversize_datagram_is_an_error() {
 async fn tasks_sharing_one_socket_receive_each_datagram_once() {
     const RECEIVERS: usize = 4;
     const WINDOW: usize = 32;
-    let count = tests::soak(10_000).max(500);
+    let count = tests::rt::soak(10_000).max(500);
     let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     let to = socket.local_addr().unwrap();
     let received = Arc::new(AtomicUsize::new(0));
