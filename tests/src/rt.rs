@@ -1,5 +1,6 @@
-//! Runtime test helpers: the flavors a case runs on, a hang guard, drop counters, a
-//! thread-safe oneshot, waker probes, pipes, and process fd / thread / CPU accounting.
+//! Runtime test helpers: the flavors a case runs on, a hang guard, soak sizes, drop
+//! counters, thread-safe channels (a oneshot and a mailbox), waker probes, pipes, and
+//! process fd / thread / CPU accounting.
 //!
 //! Runtime cases are written once with [`rt_test!`](crate::rt_test) and run on every
 //! flavor, like tokio's `rt_common.rs`:
@@ -20,6 +21,7 @@
 //! ```
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -83,6 +85,30 @@ pub enum Flavor {
 }
 
 impl Flavor {
+    /// Every flavor, for a test that must run them in turn inside one `#[test]` (one that
+    /// measures the whole process, or a child process told its flavor).
+    pub const ALL: [Flavor; 2] = [Flavor::CurrentThread, Flavor::MultiThread];
+
+    /// The flavor's name as `#[runtime::main(flavor = ..)]` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::CurrentThread => "current_thread",
+            Flavor::MultiThread => "multi_thread",
+        }
+    }
+
+    /// The flavor [`name`](Flavor::name) gives `name`, e.g. one passed to a child process.
+    ///
+    /// # Panics
+    ///
+    /// If `name` names no flavor.
+    pub fn from_name(name: &str) -> Flavor {
+        Flavor::ALL
+            .into_iter()
+            .find(|flavor| flavor.name() == name)
+            .unwrap_or_else(|| panic!("no runtime flavor is named {name:?}"))
+    }
+
     /// A builder for this flavor with the runtime's defaults.
     pub fn builder(self) -> Builder {
         match self {
@@ -111,6 +137,29 @@ impl Flavor {
     pub fn run(self, case: impl FnOnce(Flavor) + Send + 'static) {
         with_hang_guard(move || case(self));
     }
+}
+
+/// Scales a soak test's size `n` by the `SOAK_SCALE` environment variable, so one setting
+/// sizes every soak: `SOAK_SCALE=1` is the full size (the default in release builds),
+/// `SOAK_SCALE=0.01` a hundredth; debug builds default to a tenth, to stay quick. The
+/// result is at least 1. Only sizes scale: every assertion holds at every scale.
+///
+/// # Panics
+///
+/// If `SOAK_SCALE` is set to something other than a positive number.
+pub fn soak(n: usize) -> usize {
+    let scale = match std::env::var("SOAK_SCALE") {
+        Ok(value) => value
+            .parse::<f64>()
+            .ok()
+            .filter(|scale| *scale > 0.0 && scale.is_finite())
+            .unwrap_or_else(|| {
+                panic!("SOAK_SCALE={value:?}: use a positive number, 1 for full size")
+            }),
+        Err(_) if cfg!(debug_assertions) => 0.1,
+        Err(_) => 1.0,
+    };
+    ((n as f64 * scale).round() as usize).max(1)
 }
 
 /// Runs `f` on a new thread (named like the caller) and waits at most [`HANG_LIMIT`] for
@@ -249,6 +298,127 @@ impl<T> Future for Receiver<T> {
         }
         slot.waker = Some(cx.waker().clone());
         Poll::Pending
+    }
+}
+
+/// An unbounded many-to-one channel whose senders work from any thread, built like
+/// [`oneshot`] on `std::sync::Mutex` and `Waker` alone. [`Mailbox::recv`] resolves to
+/// `None` once the queue is empty and every sender is gone; a value sent after the
+/// mailbox was dropped is dropped.
+pub fn mailbox<T>() -> (MailboxSender<T>, Mailbox<T>) {
+    let shared = Arc::new(Mutex::new(MailboxState {
+        queue: VecDeque::new(),
+        waker: None,
+        senders: 1,
+        receiver_gone: false,
+    }));
+    (
+        MailboxSender {
+            shared: shared.clone(),
+        },
+        Mailbox { shared },
+    )
+}
+
+struct MailboxState<T> {
+    queue: VecDeque<T>,
+    waker: Option<Waker>,
+    senders: usize,
+    receiver_gone: bool,
+}
+
+/// Sends into a [`mailbox`]; clone it for more senders.
+pub struct MailboxSender<T> {
+    shared: Arc<Mutex<MailboxState<T>>>,
+}
+
+/// Receives what the [`mailbox`]'s senders send, in order.
+pub struct Mailbox<T> {
+    shared: Arc<Mutex<MailboxState<T>>>,
+}
+
+impl<T> std::fmt::Debug for MailboxSender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxSender").finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for Mailbox<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox").finish_non_exhaustive()
+    }
+}
+
+impl<T> MailboxSender<T> {
+    /// Queues `value` and wakes the receiver (outside the lock); drops `value` if the
+    /// receiver is gone.
+    pub fn send(&self, value: T) {
+        let waker = {
+            let mut state = self.shared.lock().unwrap();
+            if state.receiver_gone {
+                drop(state);
+                drop(value);
+                return;
+            }
+            state.queue.push_back(value);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Clone for MailboxSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.lock().unwrap().senders += 1;
+        MailboxSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for MailboxSender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.shared.lock().unwrap();
+            state.senders -= 1;
+            if state.senders > 0 {
+                return;
+            }
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Mailbox<T> {
+    /// The next value, or `None` once every sender is gone and nothing is queued.
+    pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
+        std::future::poll_fn(|cx| {
+            let mut state = self.shared.lock().unwrap();
+            if let Some(value) = state.queue.pop_front() {
+                return Poll::Ready(Some(value));
+            }
+            if state.senders == 0 {
+                return Poll::Ready(None);
+            }
+            state.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+}
+
+impl<T> Drop for Mailbox<T> {
+    fn drop(&mut self) {
+        let queued = {
+            let mut state = self.shared.lock().unwrap();
+            state.receiver_gone = true;
+            std::mem::take(&mut state.queue)
+        };
+        drop(queued); // outside the lock: a value's destructor may send again
     }
 }
 

@@ -16,8 +16,8 @@ use futures_util::future::{Either, select};
 use runtime::io::{AsyncFd, Interest};
 use runtime::task::{JoinHandle, yield_now};
 use runtime::time::{sleep, timeout};
-use tests::rt::{count_when_pending, pipe, thread_waker};
-use tests::{rt_test, soak};
+use tests::rt::{count_when_pending, pipe, soak, thread_waker};
+use tests::rt_test;
 
 /// A connected pair: the first end registered, the second a plain blocking socket.
 fn registered_pair() -> (AsyncFd<UnixStream>, UnixStream) {

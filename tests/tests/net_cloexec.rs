@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use tests::net::{TempDir, child_fd_table, cloexec_nonblock, fd_target, within};
+use tests::rt_test;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -74,65 +75,64 @@ async fn every_kind_of_socket() -> Zoo {
     Zoo { _dir: dir, sockets }
 }
 
-// Proves: every kind of net socket (listeners, connected, accepted and paired streams,
-// UDP unicast/connected/multicast, Unix datagrams, adopted std sockets) has FD_CLOEXEC and
-// O_NONBLOCK set.
-#[runtime::test]
-async fn every_net_socket_is_cloexec_and_nonblocking() {
-    let zoo = every_kind_of_socket().await;
-    for (what, socket) in &zoo.sockets {
-        assert_eq!(
-            cloexec_nonblock(socket),
-            (true, true),
-            "{what}: (CLOEXEC, NONBLOCK)"
-        );
+rt_test! {
+    // Proves: every kind of net socket (listeners, connected, accepted and paired streams,
+    // UDP unicast/connected/multicast, Unix datagrams, adopted std sockets) has FD_CLOEXEC and
+    // O_NONBLOCK set.
+    async fn every_net_socket_is_cloexec_and_nonblocking() {
+        let zoo = every_kind_of_socket().await;
+        for (what, socket) in &zoo.sockets {
+            assert_eq!(
+                cloexec_nonblock(socket),
+                (true, true),
+                "{what}: (CLOEXEC, NONBLOCK)"
+            );
+        }
     }
-}
 
-// Proves: a child process started while every kind of net socket is open inherits none of
-// them: no `(fd, target)` pair of ours appears in the child's `/proc/self/fd`.
-#[runtime::test]
-async fn a_child_process_inherits_no_net_socket() {
-    let zoo = every_kind_of_socket().await;
-    let ours: Vec<(&str, RawFd, String)> = zoo
-        .sockets
-        .iter()
-        .map(|(what, s)| {
-            let fd = s.as_fd().as_raw_fd();
-            (*what, fd, fd_target(fd))
-        })
-        .collect();
-    let child = child_fd_table();
-    assert!(!child.is_empty(), "the child listed no descriptors at all");
-    for (what, fd, target) in ours {
+    // Proves: a child process started while every kind of net socket is open inherits none of
+    // them: no `(fd, target)` pair of ours appears in the child's `/proc/self/fd`.
+    async fn a_child_process_inherits_no_net_socket() {
+        let zoo = every_kind_of_socket().await;
+        let ours: Vec<(&str, RawFd, String)> = zoo
+            .sockets
+            .iter()
+            .map(|(what, s)| {
+                let fd = s.as_fd().as_raw_fd();
+                (*what, fd, fd_target(fd))
+            })
+            .collect();
+        let child = child_fd_table();
+        assert!(!child.is_empty(), "the child listed no descriptors at all");
+        for (what, fd, target) in ours {
+            assert!(
+                !child.contains(&(fd, target.clone())),
+                "{what} (fd {fd} -> {target}) leaked into a child process"
+            );
+        }
+    }
+
+    // Proves the check above can fail: a descriptor without close-on-exec (a `dup` of a net
+    // socket; `dup` never copies FD_CLOEXEC) does show up in the child with its number and
+    // target, while the original, close-on-exec, does not.
+    async fn the_child_fd_check_sees_an_inherited_descriptor() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        // SAFETY: `a` is a live socket; dup returns a new descriptor (or -1) that we own.
+        let raw = unsafe { libc::dup(a.as_raw_fd()) };
+        assert!(raw >= 0, "dup: {}", std::io::Error::last_os_error());
+        // SAFETY: `raw` is a fresh descriptor owned by nothing else.
+        let inheritable = unsafe { OwnedFd::from_raw_fd(raw) };
+        let borrowed: BorrowedFd<'_> = inheritable.as_fd();
+        assert!(!cloexec_nonblock(&borrowed).0, "dup clears FD_CLOEXEC");
+        let child = child_fd_table();
+        let target = fd_target(raw);
         assert!(
-            !child.contains(&(fd, target.clone())),
-            "{what} (fd {fd} -> {target}) leaked into a child process"
+            child.contains(&(raw, target.clone())),
+            "the child misses fd {raw} -> {target}"
+        );
+        assert!(
+            !child.contains(&(a.as_raw_fd(), target)),
+            "the original leaked"
         );
     }
-}
-
-// Proves the check above can fail: a descriptor without close-on-exec (a `dup` of a net
-// socket; `dup` never copies FD_CLOEXEC) does show up in the child with its number and
-// target, while the original, close-on-exec, does not.
-#[runtime::test]
-async fn the_child_fd_check_sees_an_inherited_descriptor() {
-    let (a, _b) = UnixStream::pair().unwrap();
-    // SAFETY: `a` is a live socket; dup returns a new descriptor (or -1) that we own.
-    let raw = unsafe { libc::dup(a.as_raw_fd()) };
-    assert!(raw >= 0, "dup: {}", std::io::Error::last_os_error());
-    // SAFETY: `raw` is a fresh descriptor owned by nothing else.
-    let inheritable = unsafe { OwnedFd::from_raw_fd(raw) };
-    let borrowed: BorrowedFd<'_> = inheritable.as_fd();
-    assert!(!cloexec_nonblock(&borrowed).0, "dup clears FD_CLOEXEC");
-    let child = child_fd_table();
-    let target = fd_target(raw);
-    assert!(
-        child.contains(&(raw, target.clone())),
-        "the child misses fd {raw} -> {target}"
-    );
-    assert!(
-        !child.contains(&(a.as_raw_fd(), target)),
-        "the original leaked"
-    );
 }

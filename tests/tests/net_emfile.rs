@@ -14,6 +14,8 @@ use futures_core::Stream;
 use net::TcpListener;
 use runtime::time::timeout_at;
 use tests::net::{SelfChild, child_mode};
+use tests::rt::Flavor;
+use tests::rt_test;
 
 const MODE: &str = "NET_TESTS_EMFILE_CHILD";
 const CHILD: &str = "child_body_emfile_server";
@@ -37,30 +39,31 @@ const MAX_EXHAUSTED: usize = 100;
 /// burns about RELEASE_AFTER of CPU; with back-off, the whole run costs a few dozen ms.
 const CPU_BUDGET: Duration = Duration::from_millis(500);
 
-// Proves: the naive loop `loop { match listener.accept().await { Ok(s) => keep s,
-// Err(_) => continue } }` at the descriptor limit neither spins nor stops: it sees EMFILE,
-// uses little CPU while the limit lasts (back-off), and once it drops the connections it
-// held, it accepts every remaining connection; all CONNS clients see their connection
-// accepted and closed (EOF, not a reset from an unaccepted connection).
-// Races: the child drops its held connections at RELEASE_AFTER (a wall-clock point, so
-// the spin, if any, has time to show in the CPU time); the parent's connections all sit
-// in the listen backlog before then. Nothing asserts how fast anything happens.
-#[test]
-fn accept_loop_backs_off_at_emfile_and_recovers() {
-    run_and_check("accept");
-}
+rt_test! {
+    // Proves: the naive loop `loop { match listener.accept().await { Ok(s) => keep s,
+    // Err(_) => continue } }` at the descriptor limit neither spins nor stops: it sees
+    // EMFILE, uses little CPU while the limit lasts (back-off), and once it drops the
+    // connections it held, it accepts every remaining connection; all CONNS clients see
+    // their connection accepted and closed (EOF, not a reset from an unaccepted
+    // connection).
+    // Races: the child drops its held connections at RELEASE_AFTER (a wall-clock point, so
+    // the spin, if any, has time to show in the CPU time); the parent's connections all
+    // sit in the listen backlog before then. Nothing asserts how fast anything happens.
+    fn accept_loop_backs_off_at_emfile_and_recovers(flavor) {
+        run_and_check("accept", flavor);
+    }
 
-// Proves: the same for `TcpListener::incoming()` driven as a `Stream`.
-#[test]
-fn incoming_backs_off_at_emfile_and_recovers() {
-    run_and_check("incoming");
-}
+    // Proves: the same for `TcpListener::incoming()` driven as a `Stream`.
+    fn incoming_backs_off_at_emfile_and_recovers(flavor) {
+        run_and_check("incoming", flavor);
+    }
 
-// Proves: the same for a loop over `TcpListener::poll_accept` (through `poll_fn`): its
-// back-off must wake the task again, or the loop stops accepting after the first EMFILE.
-#[test]
-fn poll_accept_backs_off_at_emfile_and_recovers() {
-    run_and_check("poll_accept");
+    // Proves: the same for a loop over `TcpListener::poll_accept` (through `poll_fn`): its
+    // back-off must wake the task again, or the loop stops accepting after the first
+    // EMFILE.
+    fn poll_accept_backs_off_at_emfile_and_recovers(flavor) {
+        run_and_check("poll_accept", flavor);
+    }
 }
 
 /// What the child reports.
@@ -72,8 +75,10 @@ struct Report {
     cpu: Duration,
 }
 
-fn run_and_check(mode: &str) {
-    let mut child = SelfChild::spawn(CHILD, MODE, mode);
+/// Runs the child's accept loop in `mode` on a runtime of `flavor`, connects, and checks
+/// its report.
+fn run_and_check(mode: &str, flavor: Flavor) {
+    let mut child = SelfChild::spawn(CHILD, MODE, &format!("{mode} {}", flavor.name()));
     let port: u16 = child
         .line_starting("PORT ", Duration::from_secs(20))
         .expect("the child never reported its port")
@@ -148,15 +153,21 @@ fn parse_report(s: &str) -> Report {
 #[test]
 #[ignore = "child-process body: run by the emfile tests in this file"]
 fn child_body_emfile_server() {
-    let Some(mode) = child_mode(MODE) else { return };
+    let Some(mode_and_flavor) = child_mode(MODE) else {
+        return;
+    };
+    let (mode, flavor) = mode_and_flavor
+        .split_once(' ')
+        .expect("the child's mode is `<mode> <flavor>`");
+    let flavor = Flavor::from_name(flavor);
     std::thread::spawn(|| {
         std::thread::sleep(WATCHDOG);
         eprintln!("watchdog: the EMFILE server is still running after {WATCHDOG:?}");
         std::process::exit(3);
     });
     limit_descriptors(NOFILE);
-    let rt = runtime::Builder::new_current_thread().build().unwrap();
-    let report = rt.block_on(serve(&mode));
+    let rt = flavor.build();
+    let report = rt.block_on(serve(mode));
     drop(rt);
     println!(
         "\nRESULT accepted={} exhausted={} other={} cpu_us={}",

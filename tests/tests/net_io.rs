@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Cursor};
 use net::{TcpListener, TcpStream, UnixStream};
 use tests::net::{assert_same_bytes, payload, within};
+use tests::rt_test;
 
 const LIMIT: Duration = Duration::from_secs(60);
 /// Larger than any default socket buffer, so writers block and resume.
@@ -21,16 +22,6 @@ async fn tcp_pair() -> (TcpStream, TcpStream) {
         .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     (client, server)
-}
-
-// Proves: `write_all` of 1 MiB on one end and `read_exact` of 1 MiB on the other, in two
-// tasks, move the bytes intact, for TCP and Unix streams.
-#[runtime::test]
-async fn read_exact_and_write_all_move_a_large_buffer_intact() {
-    let (a, b) = tcp_pair().await;
-    write_all_then_read_exact(a, b, "tcp").await;
-    let (a, b) = UnixStream::pair().unwrap();
-    write_all_then_read_exact(a, b, "unix").await;
 }
 
 async fn write_all_then_read_exact<S>(mut a: S, mut b: S, what: &str)
@@ -53,17 +44,6 @@ where
         writer.await.unwrap();
     })
     .await;
-}
-
-// Proves: `futures_util::io::copy` moves a whole source into a stream, `close` ends the
-// stream (the peer reads EOF), and `copy` from the stream into a `Vec` stops there with
-// every byte, for TCP and Unix streams.
-#[runtime::test]
-async fn copy_moves_everything_and_close_ends_the_stream() {
-    let (a, b) = tcp_pair().await;
-    copy_through(a, b, "tcp").await;
-    let (a, b) = UnixStream::pair().unwrap();
-    copy_through(a, b, "unix").await;
 }
 
 async fn copy_through<S>(mut a: S, mut b: S, what: &str)
@@ -90,18 +70,6 @@ where
         assert_eq!(sender.await.unwrap() as usize, data.len(), "{what}");
     })
     .await;
-}
-
-// Proves: `write_vectored` sends slices in order and reports partial writes correctly:
-// 1500 slices of varying sizes (more than IOV_MAX, 1024, and more bytes than the socket
-// buffer) written in a loop that advances past what each call took arrive as their exact
-// concatenation, for TCP and Unix streams.
-#[runtime::test]
-async fn vectored_writes_deliver_every_slice_in_order() {
-    let (a, b) = tcp_pair().await;
-    vectored_through(a, b, "tcp").await;
-    let (a, b) = UnixStream::pair().unwrap();
-    vectored_through(a, b, "unix").await;
 }
 
 async fn vectored_through<S>(mut a: S, mut b: S, what: &str)
@@ -137,20 +105,6 @@ where
         );
     })
     .await;
-}
-
-// Proves: both ends can read and write at the same time through `&stream` from two tasks
-// each, with both directions carrying more than the socket buffers hold.
-// Races: on each end a writer task waits for writability while a reader task waits for
-// readability of the same descriptor; each side's writes only drain as the other side
-// reads, so a wakeup delivered to the wrong direction, or lost, deadlocks (caught by the
-// limit).
-#[runtime::test]
-async fn both_ends_read_and_write_at_once_from_separate_tasks() {
-    let (a, b) = tcp_pair().await;
-    full_duplex(a, b, "tcp").await;
-    let (a, b) = UnixStream::pair().unwrap();
-    full_duplex(a, b, "unix").await;
 }
 
 async fn full_duplex<S: Send + Sync + 'static>(a: S, b: S, what: &str)
@@ -205,44 +159,87 @@ fn assert_closed_peer_error(err: &io::Error, what: &str) {
     );
 }
 
-// Proves: writing to a TCP peer that closed fails with BrokenPipe or ConnectionReset
-// (after at most a few writes the kernel still accepts), and keeps failing; the process
-// is not killed (see net_sigpipe.rs for the SIGPIPE side).
-#[runtime::test]
-async fn tcp_writes_to_a_closed_peer_fail() {
-    let (mut a, b) = tcp_pair().await;
-    drop(b);
-    within(LIMIT, "tcp write to a closed peer", async {
-        let mut err = None;
-        for _ in 0..1000 {
-            match a.write_all(&[1; 1024]).await {
-                Ok(()) => runtime::time::sleep(Duration::from_millis(1)).await,
-                Err(e) => {
-                    err = Some(e);
-                    break;
+rt_test! {
+    // Proves: `write_all` of 1 MiB on one end and `read_exact` of 1 MiB on the other, in two
+    // tasks, move the bytes intact, for TCP and Unix streams.
+    async fn read_exact_and_write_all_move_a_large_buffer_intact() {
+        let (a, b) = tcp_pair().await;
+        write_all_then_read_exact(a, b, "tcp").await;
+        let (a, b) = UnixStream::pair().unwrap();
+        write_all_then_read_exact(a, b, "unix").await;
+    }
+
+    // Proves: `futures_util::io::copy` moves a whole source into a stream, `close` ends the
+    // stream (the peer reads EOF), and `copy` from the stream into a `Vec` stops there with
+    // every byte, for TCP and Unix streams.
+    async fn copy_moves_everything_and_close_ends_the_stream() {
+        let (a, b) = tcp_pair().await;
+        copy_through(a, b, "tcp").await;
+        let (a, b) = UnixStream::pair().unwrap();
+        copy_through(a, b, "unix").await;
+    }
+
+    // Proves: `write_vectored` sends slices in order and reports partial writes correctly:
+    // 1500 slices of varying sizes (more than IOV_MAX, 1024, and more bytes than the socket
+    // buffer) written in a loop that advances past what each call took arrive as their exact
+    // concatenation, for TCP and Unix streams.
+    async fn vectored_writes_deliver_every_slice_in_order() {
+        let (a, b) = tcp_pair().await;
+        vectored_through(a, b, "tcp").await;
+        let (a, b) = UnixStream::pair().unwrap();
+        vectored_through(a, b, "unix").await;
+    }
+
+    // Proves: both ends can read and write at the same time through `&stream` from two tasks
+    // each, with both directions carrying more than the socket buffers hold.
+    // Races: on each end a writer task waits for writability while a reader task waits for
+    // readability of the same descriptor; each side's writes only drain as the other side
+    // reads, so a wakeup delivered to the wrong direction, or lost, deadlocks (caught by the
+    // limit).
+    async fn both_ends_read_and_write_at_once_from_separate_tasks() {
+        let (a, b) = tcp_pair().await;
+        full_duplex(a, b, "tcp").await;
+        let (a, b) = UnixStream::pair().unwrap();
+        full_duplex(a, b, "unix").await;
+    }
+
+    // Proves: writing to a TCP peer that closed fails with BrokenPipe or ConnectionReset
+    // (after at most a few writes the kernel still accepts), and keeps failing; the process
+    // is not killed (see net_sigpipe.rs for the SIGPIPE side).
+    async fn tcp_writes_to_a_closed_peer_fail() {
+        let (mut a, b) = tcp_pair().await;
+        drop(b);
+        within(LIMIT, "tcp write to a closed peer", async {
+            let mut err = None;
+            for _ in 0..1000 {
+                match a.write_all(&[1; 1024]).await {
+                    Ok(()) => runtime::time::sleep(Duration::from_millis(1)).await,
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
                 }
             }
-        }
-        let err = err.expect("writes to a closed peer kept succeeding");
-        assert_closed_peer_error(&err, "first failing write");
-        let err = a.write_all(b"again").await.unwrap_err();
-        assert_closed_peer_error(&err, "write after the error");
-    })
-    .await;
-}
+            let err = err.expect("writes to a closed peer kept succeeding");
+            assert_closed_peer_error(&err, "first failing write");
+            let err = a.write_all(b"again").await.unwrap_err();
+            assert_closed_peer_error(&err, "write after the error");
+        })
+        .await;
+    }
 
-// Proves: writing to a Unix stream whose peer closed fails at once with BrokenPipe (or
-// ConnectionReset), also through `&UnixStream` and vectored.
-#[runtime::test]
-async fn unix_writes_to_a_closed_peer_fail() {
-    let (a, b) = UnixStream::pair().unwrap();
-    drop(b);
-    within(LIMIT, "unix write to a closed peer", async {
-        let mut w = &a;
-        let err = w.write_all(b"x").await.unwrap_err();
-        assert_closed_peer_error(&err, "write_all");
-        let err = w.write_vectored(&[IoSlice::new(b"x")]).await.unwrap_err();
-        assert_closed_peer_error(&err, "write_vectored");
-    })
-    .await;
+    // Proves: writing to a Unix stream whose peer closed fails at once with BrokenPipe (or
+    // ConnectionReset), also through `&UnixStream` and vectored.
+    async fn unix_writes_to_a_closed_peer_fail() {
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(b);
+        within(LIMIT, "unix write to a closed peer", async {
+            let mut w = &a;
+            let err = w.write_all(b"x").await.unwrap_err();
+            assert_closed_peer_error(&err, "write_all");
+            let err = w.write_vectored(&[IoSlice::new(b"x")]).await.unwrap_err();
+            assert_closed_peer_error(&err, "write_vectored");
+        })
+        .await;
+    }
 }

@@ -9,31 +9,35 @@ use std::time::Duration;
 use futures_util::io::AsyncWriteExt;
 use net::{TcpListener, TcpStream, UnixStream};
 use tests::net::{SelfChild, child_mode};
+use tests::rt::Flavor;
+use tests::rt_test;
 
 const MODE: &str = "NET_TESTS_SIGPIPE_CHILD";
 const CHILD: &str = "child_body_writes_to_closed_peers";
 const MARKER: &str = "SIGPIPE-CHILD-SURVIVED";
 const LIMIT: Duration = Duration::from_secs(60);
 
-// Proves: writes through net's TcpStream and UnixStream (write, write_vectored, try_write)
-// to a closed peer fail with BrokenPipe or ConnectionReset and never kill the process,
-// even with SIGPIPE at its default action.
-#[test]
-fn writes_to_closed_peers_never_raise_sigpipe() {
-    let out = SelfChild::spawn(CHILD, MODE, "net").finish(LIMIT);
-    assert!(
-        out.status.success() && out.stdout.iter().any(|l| l.contains(MARKER)),
-        "the child {} (signal {:?}, killed for overrunning: {})\nstdout: {:?}\nstderr: {}",
-        out.status,
-        out.status.signal(),
-        out.killed,
-        out.stdout,
-        out.stderr
-    );
+rt_test! {
+    // Proves: writes through net's TcpStream and UnixStream (write, write_vectored,
+    // try_write) to a closed peer fail with BrokenPipe or ConnectionReset and never kill
+    // the process, even with SIGPIPE at its default action.
+    fn writes_to_closed_peers_never_raise_sigpipe(flavor) {
+        let out = SelfChild::spawn(CHILD, MODE, &format!("net {}", flavor.name())).finish(LIMIT);
+        assert!(
+            out.status.success() && out.stdout.iter().any(|l| l.contains(MARKER)),
+            "the child {} (signal {:?}, killed for overrunning: {})\nstdout: {:?}\nstderr: {}",
+            out.status,
+            out.status.signal(),
+            out.killed,
+            out.stdout,
+            out.stderr
+        );
+    }
 }
 
 // Proves the test above can fail: in the same child set-up, a plain `write(2)` (through a
-// `File` on a Unix socket) to a closed peer does kill the child with SIGPIPE.
+// `File` on a Unix socket) to a closed peer does kill the child with SIGPIPE. (No
+// runtime, so no flavors.)
 #[test]
 fn control_a_plain_write_in_the_child_dies_of_sigpipe() {
     let out = SelfChild::spawn(CHILD, MODE, "control").finish(LIMIT);
@@ -64,8 +68,10 @@ fn child_body_writes_to_closed_peers() {
         let _ = a.write(b"x");
         return; // not reached: SIGPIPE terminates the process
     }
-    let rt = runtime::Builder::new_current_thread().build().unwrap();
-    rt.block_on(async {
+    let flavor = mode
+        .strip_prefix("net ")
+        .expect("the child's mode is `net <flavor>`");
+    Flavor::from_name(flavor).block_on(async {
         tcp_writes_to_a_closed_peer().await;
         unix_writes_to_a_closed_peer().await;
     });

@@ -152,21 +152,16 @@ rt_test! {
         assert!(result.unwrap_err().is_cancelled());
         assert!(!ran.load(Ordering::SeqCst));
     }
-}
 
-/// Proves that a blocking closure runs inside its runtime's context, as in tokio: it can
-/// get the current `Handle` and spawn onto the runtime from the pool thread.
-#[test]
-fn blocking_closures_run_in_the_runtime_context() {
-    let rt = runtime::Builder::new_current_thread().build().unwrap();
-    let sum = rt.block_on(async {
+    // Proves that a blocking closure runs inside its runtime's context, as in tokio: it
+    // can get the current `Handle` and spawn onto the runtime from the pool thread.
+    async fn blocking_closures_run_in_the_runtime_context() {
         let spawned = runtime::spawn_blocking(|| {
             let handle = runtime::Handle::current();
             handle.spawn(async { 40 })
         })
         .await
         .unwrap();
-        spawned.await.unwrap() + 2
-    });
-    assert_eq!(sum, 42);
+        assert_eq!(spawned.await.unwrap() + 2, 42);
+    }
 }

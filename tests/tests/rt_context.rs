@@ -50,25 +50,10 @@ fn sleep_outside_a_runtime_panics_with_how_to_fix_it() {
     assert!(message.contains("block_on"), "{message}");
 }
 
-// Proves that Handle::try_current() and Handle::enter() give the context to plain code:
-// inside block_on and after enter() (but not after the guard drops).
-#[test]
-fn enter_makes_the_runtime_current_until_the_guard_drops() {
-    let rt = Builder::new_current_thread().build().unwrap();
-    assert!(Handle::try_current().is_err());
-    {
-        let _guard = rt.enter();
-        assert!(Handle::try_current().is_ok());
-        drop(runtime::spawn(async {})); // spawn works after enter()
-    }
-    assert!(Handle::try_current().is_err());
-    rt.block_on(async { assert!(Handle::try_current().is_ok()) });
-    assert!(Handle::try_current().is_err());
-}
-
 // Proves that spawn_local outside any runtime panics with a message, and so does
 // spawn_local on a Send current-thread runtime (entered, or inside its block_on): it
-// names the LocalRuntime that makes it work.
+// names the LocalRuntime that makes it work. (Current-thread only: rt_multi_thread.rs
+// checks that the multi-thread flavor refuses it.)
 #[test]
 fn spawn_local_outside_a_local_runtime_panics_with_a_message() {
     let message = expect_panic(|| spawn_local(async {}));
@@ -86,6 +71,7 @@ fn spawn_local_outside_a_local_runtime_panics_with_a_message() {
 
 // Proves that spawn_local from a thread other than the one inside block_on panics, even
 // with the runtime entered there, instead of running a !Send future on the wrong thread.
+// (Current-thread only, as above.)
 // Steps: the runtime's thread parks in block_on on a oneshot; a std thread enters the
 // runtime, tries spawn_local, reports the panic message, and releases block_on.
 #[test]
@@ -145,17 +131,30 @@ rt_test! {
         let err = AsyncFd::new(a).unwrap_err();
         assert!(err.to_string().contains("shut down"), "{err}");
     }
-}
 
-// Proves that Handle::block_on on a runtime that has been dropped panics with a message
-// saying so, instead of waiting forever for a scheduler that will never come back.
-#[test]
-fn handle_block_on_after_runtime_drop_panics_instead_of_hanging() {
-    with_hang_guard(|| {
-        let rt = Builder::new_current_thread().build().unwrap();
+    // Proves that Handle::try_current() and Handle::enter() give the context to plain
+    // code: inside block_on and after enter() (but not after the guard drops).
+    fn enter_makes_the_runtime_current_until_the_guard_drops(flavor) {
+        let rt = flavor.build();
+        assert!(Handle::try_current().is_err());
+        {
+            let _guard = rt.enter();
+            assert!(Handle::try_current().is_ok());
+            drop(runtime::spawn(async {})); // spawn works after enter()
+        }
+        assert!(Handle::try_current().is_err());
+        rt.block_on(async { assert!(Handle::try_current().is_ok()) });
+        assert!(Handle::try_current().is_err());
+    }
+
+    // Proves that Handle::block_on on a runtime that has been dropped panics with a
+    // message saying so, instead of waiting forever for a scheduler that will never come
+    // back.
+    fn handle_block_on_after_runtime_drop_panics_instead_of_hanging(flavor) {
+        let rt = flavor.build();
         let handle = rt.handle().clone();
         drop(rt);
         let message = expect_panic(|| handle.block_on(async { 1 }));
         assert!(message.contains("shut down"), "{message}");
-    });
+    }
 }

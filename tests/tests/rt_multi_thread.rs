@@ -1,13 +1,18 @@
 //! The multi-thread flavor as a user sees it: its builder options, where tasks and
 //! `block_on` run, parallelism, misuse that must panic clearly, and shutdown.
+//!
+//! Flavor-specific on purpose, so no `rt_test!`: each case is about something only this
+//! flavor has (worker threads and their hooks, two tasks running at once, a worker stuck
+//! in a task) or refuses (spawn_local, block_on on a worker). Behaviour both flavors share
+//! is tested with `rt_test!` in the `rt_*` files.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use runtime::{Builder, Handle, Runtime};
-use tests::rt::{DropCounter, expect_panic, with_hang_guard};
+use runtime::{Builder, Runtime};
+use tests::rt::{expect_panic, with_hang_guard};
 
 // Proves that zero workers is refused with InvalidInput at build time, not a panic.
 #[test]
@@ -153,74 +158,6 @@ fn spawn_local_on_a_multi_thread_runtime_panics_naming_the_alternative() {
         let message = rt.block_on(async { expect_panic(|| runtime::task::spawn_local(async {})) });
         assert!(message.contains("build_local"), "{message}");
         assert!(message.contains("spawn"), "{message}");
-    });
-}
-
-// Proves that `Handle::block_on` works from any non-worker thread at the same time as
-// the runtime's own block_on, and that both see tasks spawned through the handle.
-#[test]
-fn handle_block_on_from_many_threads() {
-    with_hang_guard(|| {
-        let rt = Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        let threads: Vec<_> = (0..4)
-            .map(|i| {
-                let handle = rt.handle().clone();
-                thread::spawn(move || {
-                    handle.block_on(async move {
-                        runtime::time::sleep(Duration::from_millis(5)).await;
-                        runtime::spawn(async move { i * 2 }).await.unwrap()
-                    })
-                })
-            })
-            .collect();
-        let sum: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
-        assert_eq!(sum, 12);
-    });
-}
-
-// Proves that spawning during and after shutdown never panics or leaks: from a task's
-// Drop while the runtime drops it, and from a kept Handle afterwards, the JoinHandle
-// resolves as cancelled and the future is dropped.
-#[test]
-fn spawn_during_and_after_shutdown_resolves_cancelled() {
-    with_hang_guard(|| {
-        let rt = Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        let handle = rt.handle().clone();
-        let drops = DropCounter::new();
-        let late = Arc::new(Mutex::new(None));
-        struct SpawnOnDrop(Handle, Arc<Mutex<Option<runtime::task::JoinHandle<()>>>>);
-        impl Drop for SpawnOnDrop {
-            fn drop(&mut self) {
-                *self.1.lock().unwrap() = Some(self.0.spawn(async {}));
-            }
-        }
-        let on_drop = SpawnOnDrop(handle.clone(), late.clone());
-        let guard = drops.guard();
-        rt.spawn(async move {
-            let _keep = (on_drop, guard);
-            std::future::pending::<()>().await;
-        });
-        rt.block_on(runtime::task::yield_now());
-        drop(rt);
-        assert_eq!(
-            drops.count(),
-            1,
-            "the pending task was dropped with the runtime"
-        );
-        let spawned_in_drop = late.lock().unwrap().take().expect("Drop ran");
-        let after = handle.spawn(async {});
-        for join in [spawned_in_drop, after] {
-            let err = futures_util::FutureExt::now_or_never(join)
-                .expect("resolved at once")
-                .unwrap_err();
-            assert!(err.is_cancelled());
-        }
     });
 }
 

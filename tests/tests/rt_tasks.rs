@@ -66,19 +66,28 @@ rt_test! {
     }
 
     // Proves that aborting a task before its first poll still drops its future once and
-    // never polls it.
-    async fn abort_before_first_poll_drops_without_polling() {
-        let drops = DropCounter::new();
-        let polled = Arc::new(AtomicBool::new(false));
-        let (guard, was_polled) = (drops.guard(), polled.clone());
-        let task = runtime::spawn(async move {
-            let _guard = guard;
-            was_polled.store(true, Ordering::SeqCst);
+    // never polls it. A multi-thread worker may poll a new task at once, so there both
+    // workers are held in blocking tasks from before the spawn until after the abort.
+    fn abort_before_first_poll_drops_without_polling(flavor) {
+        let rt = flavor.build();
+        let held = match flavor {
+            Flavor::CurrentThread => None,
+            Flavor::MultiThread => Some(HeldWorkers::hold(&rt, 2)),
+        };
+        rt.block_on(async move {
+            let drops = DropCounter::new();
+            let polled = Arc::new(AtomicBool::new(false));
+            let (guard, was_polled) = (drops.guard(), polled.clone());
+            let task = runtime::spawn(async move {
+                let _guard = guard;
+                was_polled.store(true, Ordering::SeqCst);
+            });
+            task.abort();
+            drop(held);
+            assert!(task.await.unwrap_err().is_cancelled());
+            assert_eq!(drops.count(), 1);
+            assert!(!polled.load(Ordering::SeqCst), "an aborted task was polled");
         });
-        task.abort();
-        assert!(task.await.unwrap_err().is_cancelled());
-        assert_eq!(drops.count(), 1);
-        assert!(!polled.load(Ordering::SeqCst), "an aborted task was polled");
     }
 
     // Proves that abort() of a task that already completed keeps its result, and that
@@ -496,11 +505,22 @@ rt_test! {
     // Proves that a runtime dropped by one of its own tasks (which owns the Runtime)
     // does not deadlock waiting for the scheduler that is running that very task: the
     // drop panics with a message saying why (as tokio's does), inside the task.
+    // The task drops the runtime only once `block_on` is running: a multi-thread worker
+    // could run it at once, and `Handle::block_on` on a runtime already shut down panics.
     fn runtime_dropped_by_its_own_task_does_not_deadlock(flavor) {
         let rt = flavor.build();
         let handle = rt.handle().clone();
-        let dropper = handle.spawn(async move { drop(rt) });
-        let err = handle.block_on(dropper).unwrap_err();
+        let (inside, block_on_started) = oneshot::<()>();
+        let dropper = handle.spawn(async move {
+            block_on_started.await;
+            drop(rt)
+        });
+        let err = handle
+            .block_on(async move {
+                inside.send(());
+                dropper.await
+            })
+            .unwrap_err();
         let message = panic_message(&*err.into_panic());
         assert!(message.contains("dropped from inside itself"), "{message}");
     }
@@ -533,11 +553,95 @@ rt_test! {
         tx.send(21);
         assert_eq!(rt.block_on(task).unwrap(), 42);
     }
+
+    // Proves that a `block_on` future that keeps waking itself (a `yield_now` loop) cannot
+    // starve the driver: the timer its task waits on still fires. Review finding B5: the
+    // loop used to skip both the blocking and the non-blocking park while the future was
+    // woken.
+    async fn self_waking_block_on_future_still_lets_timers_fire() {
+        let sleeper = runtime::spawn(sleep(Duration::from_millis(5)));
+        while !sleeper.is_finished() {
+            yield_now().await;
+        }
+        sleeper.await.unwrap();
+    }
+
+    // Proves that `Handle::block_on` on a thread that cannot get the core (here a blocking
+    // thread, while the runtime's thread is inside `block_on` awaiting it) polls its
+    // future meanwhile, as tokio does, instead of deadlocking: the sleep inside it is
+    // driven by the core's holder, whose timer wakes the blocking thread. Review finding
+    // B3(a). (On the multi-thread flavor the workers drive the timer.)
+    async fn handle_block_on_from_a_blocking_thread_polls_while_the_core_is_busy() {
+        let handle = Handle::current();
+        let value = runtime::spawn_blocking(move || {
+            handle.block_on(async {
+                sleep(Duration::from_millis(2)).await;
+                5
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 5);
+    }
+
+    // Proves that `Handle::block_on` works from several foreign threads at once, beside
+    // the runtime's own `block_on`, and that each sees tasks spawned through the handle.
+    // (On the current-thread flavor they take turns with the core, or poll while another
+    // thread holds it.)
+    fn handle_block_on_from_many_threads(flavor) {
+        let rt = flavor.build();
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let handle = rt.handle().clone();
+                thread::spawn(move || {
+                    handle.block_on(async move {
+                        sleep(Duration::from_millis(5)).await;
+                        runtime::spawn(async move { i * 2 }).await.unwrap()
+                    })
+                })
+            })
+            .collect();
+        let mine = rt.block_on(async { runtime::spawn(async { 100 }).await.unwrap() });
+        let sum: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(sum + mine, 112);
+    }
+
+    // Proves that spawning during and after shutdown never panics or leaks: from a task's
+    // Drop while the runtime drops it, and from a kept Handle afterwards, the JoinHandle
+    // resolves as cancelled and the future is dropped.
+    fn spawn_during_and_after_shutdown_resolves_cancelled(flavor) {
+        struct SpawnOnDrop(Handle, Arc<Mutex<Option<JoinHandle<()>>>>);
+        impl Drop for SpawnOnDrop {
+            fn drop(&mut self) {
+                *self.1.lock().unwrap() = Some(self.0.spawn(async {}));
+            }
+        }
+        let rt = flavor.build();
+        let handle = rt.handle().clone();
+        let drops = DropCounter::new();
+        let late = Arc::new(Mutex::new(None));
+        let on_drop = SpawnOnDrop(handle.clone(), late.clone());
+        let guard = drops.guard();
+        drop(rt.spawn(async move {
+            let _keep = (on_drop, guard);
+            pending::<()>().await;
+        }));
+        rt.block_on(yield_now());
+        drop(rt);
+        assert_eq!(drops.count(), 1, "the pending task was dropped with the runtime");
+        let spawned_in_drop = late.lock().unwrap().take().expect("Drop ran");
+        let after = handle.spawn(async {});
+        for join in [spawned_in_drop, after] {
+            let err = join.now_or_never().expect("resolved at once").unwrap_err();
+            assert!(err.is_cancelled());
+        }
+    }
 }
 
 // Proves that a !Send future (holding an Rc) spawned with spawn_local from inside
 // block_on runs on the runtime's thread and its JoinHandle returns the value, also when
-// spawned from a task. (spawn_local is the current-thread flavor's, so no flavor macro.)
+// spawned from a task. (spawn_local is the current-thread flavor's, so no flavor macro;
+// rt_multi_thread.rs checks that the multi-thread flavor refuses it clearly.)
 #[runtime::test]
 async fn spawn_local_runs_a_non_send_future() {
     let shared = Rc::new(20);
@@ -558,12 +662,40 @@ async fn spawn_local_runs_a_non_send_future() {
 }
 
 // Proves that a local task's output may itself be !Send (an Rc), returned through its
-// JoinHandle.
+// JoinHandle. (Current-thread only, like spawn_local; rt_multi_thread.rs checks that the
+// multi-thread flavor refuses it clearly.)
 #[runtime::test]
 async fn spawn_local_returns_a_non_send_value() {
     let task = spawn_local(async { Rc::new(String::from("local")) });
     let value: Rc<String> = task.await.unwrap();
     assert_eq!(value.as_str(), "local");
+}
+
+/// Multi-thread workers held in blocking tasks (so no worker polls anything else) until
+/// this is dropped.
+struct HeldWorkers {
+    /// Dropping it ends every held task's `recv`.
+    _release: std::sync::mpsc::Sender<()>,
+}
+
+impl HeldWorkers {
+    /// Blocks `workers` workers of `rt` (all of them), returning once each is held.
+    fn hold(rt: &runtime::Runtime, workers: usize) -> HeldWorkers {
+        let all_held = Arc::new(std::sync::Barrier::new(workers + 1));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        for _ in 0..workers {
+            let (all_held, released) = (all_held.clone(), released.clone());
+            // Each task waits here until all are running, so each holds its own worker
+            // (a worker blocked in one cannot start another). Detached.
+            drop(rt.spawn(async move {
+                all_held.wait();
+                let _ = released.lock().unwrap().recv();
+            }));
+        }
+        all_held.wait();
+        HeldWorkers { _release: release }
+    }
 }
 
 /// Records, per tracked future, how many times it was dropped.
@@ -627,40 +759,4 @@ impl<F, D: FnOnce()> Drop for OnDrop<F, D> {
             on_drop();
         }
     }
-}
-
-/// Proves that a `block_on` future that keeps waking itself (a `yield_now` loop) cannot
-/// starve the driver: the timer its task waits on still fires. Review finding B5: the loop
-/// used to skip both the blocking and the non-blocking park while the future was woken.
-#[test]
-fn self_waking_block_on_future_still_lets_timers_fire() {
-    let rt = runtime::Builder::new_current_thread().build().unwrap();
-    rt.block_on(async {
-        let sleeper = runtime::spawn(runtime::time::sleep(Duration::from_millis(5)));
-        while !sleeper.is_finished() {
-            runtime::task::yield_now().await;
-        }
-        sleeper.await.unwrap();
-    });
-}
-
-/// Proves that `Handle::block_on` on a thread that cannot get the core (here a blocking
-/// thread, while the runtime's thread is inside `block_on` awaiting it) polls its future
-/// meanwhile, as tokio does, instead of deadlocking: the sleep inside it is driven by the
-/// core's holder, whose timer wakes the blocking thread. Review finding B3(a).
-#[test]
-fn handle_block_on_from_a_blocking_thread_polls_while_the_core_is_busy() {
-    let rt = runtime::Builder::new_current_thread().build().unwrap();
-    let handle = rt.handle().clone();
-    let value = rt.block_on(async move {
-        runtime::spawn_blocking(move || {
-            handle.block_on(async {
-                runtime::time::sleep(Duration::from_millis(2)).await;
-                5
-            })
-        })
-        .await
-        .unwrap()
-    });
-    assert_eq!(value, 5);
 }

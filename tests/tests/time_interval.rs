@@ -113,13 +113,12 @@ rt_test! {
         assert!(every.next().now_or_never().is_none(), "an overdue tick survived reset");
         assert!(every.next().await.unwrap() >= before + period);
     }
-}
 
-// Proves that a zero period is refused with a message saying what to use instead.
-#[test]
-fn zero_period_panics_with_a_message() {
-    let rt = runtime::Builder::new_current_thread().build().unwrap();
-    let _guard = rt.enter();
-    let message = expect_panic(|| interval(Duration::ZERO));
-    assert!(message.contains("non-zero"), "{message}");
+    // Proves that a zero period is refused with a message saying what to use instead.
+    fn zero_period_panics_with_a_message(flavor) {
+        let rt = flavor.build();
+        let _guard = rt.enter();
+        let message = expect_panic(|| interval(Duration::ZERO));
+        assert!(message.contains("non-zero"), "{message}");
+    }
 }

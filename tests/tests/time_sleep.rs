@@ -1,6 +1,7 @@
 //! `sleep` and `sleep_until`: many timers at once, never early, far-future and past
 //! deadlines, `Sleep::reset`, and timers registered from another thread.
 
+use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -211,32 +212,27 @@ rt_test! {
         let message = waiter.join().unwrap();
         assert!(message.contains("shut down"), "{message}");
     }
-}
 
-/// Proves that `Sleep::reset` keeps the registered waker, as tokio's does: a future that
-/// resets its stored sleep and returns `Pending` without polling it again is still woken
-/// at the new deadline. Review finding B6: reset used to cancel the registration, and the
-/// task was never woken.
-#[runtime::test]
-async fn reset_without_a_new_poll_still_wakes_the_task() {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::Poll;
-
-    let mut sleep = Box::pin(runtime::time::sleep(Duration::from_secs(3600)));
-    let mut reset_done = false;
-    let woke = std::future::poll_fn(|cx| {
-        if !reset_done {
-            // Register (pending, an hour away), then move the deadline close and return
-            // Pending without polling the sleep again.
-            assert!(sleep.as_mut().poll(cx).is_pending());
-            let soon = Instant::now() + Duration::from_millis(5);
-            Pin::as_mut(&mut sleep).reset(soon);
-            reset_done = true;
-            return Poll::Pending;
-        }
-        Poll::Ready(())
-    });
-    let result = runtime::time::timeout(Duration::from_secs(5), woke).await;
-    assert!(result.is_ok(), "the task was never woken after the reset");
+    // Proves that `Sleep::reset` keeps the registered waker, as tokio's does: a future
+    // that resets its stored sleep and returns `Pending` without polling it again is
+    // still woken at the new deadline. Review finding B6: reset used to cancel the
+    // registration, and the task was never woken.
+    async fn reset_without_a_new_poll_still_wakes_the_task() {
+        let mut timer = Box::pin(sleep(Duration::from_secs(3600)));
+        let mut reset_done = false;
+        let woke = std::future::poll_fn(|cx| {
+            if !reset_done {
+                // Register (pending, an hour away), then move the deadline close and
+                // return Pending without polling the sleep again.
+                assert!(timer.as_mut().poll(cx).is_pending());
+                let soon = Instant::now() + Duration::from_millis(5);
+                timer.as_mut().reset(soon);
+                reset_done = true;
+                return Poll::Pending;
+            }
+            Poll::Ready(())
+        });
+        let result = timeout(Duration::from_secs(5), woke).await;
+        assert!(result.is_ok(), "the task was never woken after the reset");
+    }
 }
