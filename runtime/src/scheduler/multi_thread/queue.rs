@@ -28,10 +28,11 @@ use crate::loom::sync::atomic::{AtomicU32, AtomicU64};
 
 use crate::scheduler::inject::Inject;
 
+/// Slots in the ring.
 #[cfg(not(all(test, loom)))]
-const CAPACITY: usize = 256;
+pub(super) const CAPACITY: usize = 256;
 #[cfg(all(test, loom))]
-const CAPACITY: usize = 4;
+pub(super) const CAPACITY: usize = 4;
 const MASK: u32 = CAPACITY as u32 - 1;
 
 struct Inner<T> {

@@ -241,7 +241,7 @@ impl Core {
     }
 
     fn next_task(&mut self, shared: &Shared) -> Option<Runnable> {
-        if self.tick % INJECT_INTERVAL == 0 {
+        if self.tick % INJECT_INTERVAL == 0 || self.inject_is_behind(shared) {
             if let Some(task) = shared.inject.pop() {
                 return Some(task);
             }
@@ -250,6 +250,15 @@ impl Core {
             return Some(task);
         }
         self.take_inject_batch(shared)
+    }
+
+    /// Whether the inject queue holds more than this worker's own queue can (a task that
+    /// spawns faster than the workers run its spawns overflows them there, together with
+    /// the older tasks it pushed out). Then it goes first, so those older tasks, pushed to
+    /// the back of a queue drained only every `INJECT_INTERVAL` ticks, do not wait behind
+    /// the whole storm while the spawning task keeps its place here.
+    fn inject_is_behind(&self, shared: &Shared) -> bool {
+        shared.inject.len() > queue::CAPACITY.max(self.run_queue.len())
     }
 
     /// Moves a fair share of the inject queue here; returns one to run now.
