@@ -177,7 +177,12 @@ fn run_task(shared: &Arc<Shared>, mut core: Box<Core>, task: Runnable) -> Box<Co
     }
     if let Some(task) = core.lifo.take() {
         core.run_queue.push_back_or_overflow(task, &shared.inject);
-        shared.notify_parked_local();
+        // This worker takes its next task right now: a sleeper is worth waking only if
+        // there is one more for it. (Two tasks waking each other would otherwise wake a
+        // worker every few hops, only for it to find the queue already empty.)
+        if core.run_queue.len() > 1 {
+            shared.notify_parked_local();
+        }
     }
     core
 }
