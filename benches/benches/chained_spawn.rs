@@ -11,9 +11,9 @@
 
 mod common;
 
-use common::Spawner;
-use common::bench_in_task as row;
-use common::spawner::{Ours, Smol, SmolLocal, Tokio};
+use std::future::Future;
+
+use common::{Spawner, Workload};
 use criterion::{Criterion, SamplingMode, Throughput};
 
 /// Tasks in the chain.
@@ -35,33 +35,23 @@ async fn chained_spawn<S: Spawner>(spawner: S) {
     ended.recv().await.expect("the chain ends");
 }
 
+/// The chained-spawn iteration for every column.
+#[derive(Clone, Copy)]
+struct ChainedSpawn;
+
+impl Workload for ChainedSpawn {
+    fn iteration<S: Spawner>(self, spawner: S) -> impl Future<Output = ()> + Send + 'static {
+        chained_spawn(spawner)
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("chained_spawn");
     group.throughput(Throughput::Elements(DEPTH as u64));
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(20);
 
-    let g = &mut group;
-    row(g, "runtime", &common::ours(), Ours, || chained_spawn(Ours));
-    row(g, "tokio", common::Tokio(&common::tokio()), Tokio, || {
-        chained_spawn(Tokio)
-    });
-    row(g, "smol", SmolLocal, SmolLocal, || chained_spawn(SmolLocal));
-
-    row(g, "runtime-mt", &common::ours_multi(), Ours, || {
-        chained_spawn(Ours)
-    });
-    row(
-        g,
-        "tokio-mt",
-        common::Tokio(&common::tokio_multi()),
-        Tokio,
-        || chained_spawn(Tokio),
-    );
-    let smol_threads = common::smol_threads();
-    row(g, "smol-mt", Smol, Smol, || chained_spawn(Smol));
-    drop(smol_threads);
-
+    common::six_columns(&mut group, ChainedSpawn);
     group.finish();
 }
 

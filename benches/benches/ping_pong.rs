@@ -12,9 +12,9 @@
 
 mod common;
 
-use common::Spawner;
-use common::bench_in_task as row;
-use common::spawner::{Ours, Smol, SmolLocal, Tokio};
+use std::future::Future;
+
+use common::{Spawner, Workload};
 use criterion::{Criterion, SamplingMode, Throughput};
 
 /// Round trips per iteration.
@@ -37,6 +37,16 @@ async fn ping_pong<S: Spawner>(spawner: S) {
     ponger.await;
 }
 
+/// The ping-pong iteration for every column.
+#[derive(Clone, Copy)]
+struct PingPong;
+
+impl Workload for PingPong {
+    fn iteration<S: Spawner>(self, spawner: S) -> impl Future<Output = ()> + Send + 'static {
+        ping_pong(spawner)
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("ping_pong");
     group.throughput(Throughput::Elements(ROUND_TRIPS));
@@ -44,27 +54,7 @@ fn benches(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(20);
 
-    let g = &mut group;
-    row(g, "runtime", &common::ours(), Ours, || ping_pong(Ours));
-    row(g, "tokio", common::Tokio(&common::tokio()), Tokio, || {
-        ping_pong(Tokio)
-    });
-    row(g, "smol", SmolLocal, SmolLocal, || ping_pong(SmolLocal));
-
-    row(g, "runtime-mt", &common::ours_multi(), Ours, || {
-        ping_pong(Ours)
-    });
-    row(
-        g,
-        "tokio-mt",
-        common::Tokio(&common::tokio_multi()),
-        Tokio,
-        || ping_pong(Tokio),
-    );
-    let smol_threads = common::smol_threads();
-    row(g, "smol-mt", Smol, Smol, || ping_pong(Smol));
-    drop(smol_threads);
-
+    common::six_columns(&mut group, PingPong);
     group.finish();
 }
 

@@ -12,12 +12,11 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::Spawner;
-use common::bench_in_task as row;
-use common::spawner::{Ours, Smol, SmolLocal, Tokio};
+use common::{Spawner, Workload};
 use criterion::{Criterion, SamplingMode, Throughput};
 
 /// Tasks per iteration.
@@ -47,6 +46,16 @@ async fn spawn_many<S: Spawner>(spawner: S) {
     ended.recv().await.expect("every task runs");
 }
 
+/// The spawn-many iteration for every column.
+#[derive(Clone, Copy)]
+struct SpawnMany;
+
+impl Workload for SpawnMany {
+    fn iteration<S: Spawner>(self, spawner: S) -> impl Future<Output = ()> + Send + 'static {
+        spawn_many(spawner)
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("spawn_many");
     group.throughput(Throughput::Elements(TASKS as u64));
@@ -54,27 +63,7 @@ fn benches(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(20);
 
-    let g = &mut group;
-    row(g, "runtime", &common::ours(), Ours, || spawn_many(Ours));
-    row(g, "tokio", common::Tokio(&common::tokio()), Tokio, || {
-        spawn_many(Tokio)
-    });
-    row(g, "smol", SmolLocal, SmolLocal, || spawn_many(SmolLocal));
-
-    row(g, "runtime-mt", &common::ours_multi(), Ours, || {
-        spawn_many(Ours)
-    });
-    row(
-        g,
-        "tokio-mt",
-        common::Tokio(&common::tokio_multi()),
-        Tokio,
-        || spawn_many(Tokio),
-    );
-    let smol_threads = common::smol_threads();
-    row(g, "smol-mt", Smol, Smol, || spawn_many(Smol));
-    drop(smol_threads);
-
+    common::six_columns(&mut group, SpawnMany);
     group.finish();
 }
 

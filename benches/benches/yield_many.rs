@@ -11,9 +11,9 @@
 
 mod common;
 
-use common::Spawner;
-use common::bench_in_task as row;
-use common::spawner::{Ours, Smol, SmolLocal, Tokio};
+use std::future::Future;
+
+use common::{Spawner, Workload};
 use criterion::{Criterion, SamplingMode, Throughput};
 
 /// Tasks per iteration.
@@ -37,6 +37,16 @@ async fn yield_many<S: Spawner>(spawner: S) {
     }
 }
 
+/// The yield-many iteration for every column.
+#[derive(Clone, Copy)]
+struct YieldMany;
+
+impl Workload for YieldMany {
+    fn iteration<S: Spawner>(self, spawner: S) -> impl Future<Output = ()> + Send + 'static {
+        yield_many(spawner)
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("yield_many");
     group.throughput(Throughput::Elements((TASKS * YIELDS) as u64));
@@ -44,27 +54,7 @@ fn benches(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(20);
 
-    let g = &mut group;
-    row(g, "runtime", &common::ours(), Ours, || yield_many(Ours));
-    row(g, "tokio", common::Tokio(&common::tokio()), Tokio, || {
-        yield_many(Tokio)
-    });
-    row(g, "smol", SmolLocal, SmolLocal, || yield_many(SmolLocal));
-
-    row(g, "runtime-mt", &common::ours_multi(), Ours, || {
-        yield_many(Ours)
-    });
-    row(
-        g,
-        "tokio-mt",
-        common::Tokio(&common::tokio_multi()),
-        Tokio,
-        || yield_many(Tokio),
-    );
-    let smol_threads = common::smol_threads();
-    row(g, "smol-mt", Smol, Smol, || yield_many(Smol));
-    drop(smol_threads);
-
+    common::six_columns(&mut group, YieldMany);
     group.finish();
 }
 

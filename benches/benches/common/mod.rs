@@ -147,6 +147,42 @@ pub fn bench_in_task<S, F, Fut>(
     });
 }
 
+/// One iteration of a bench, written once for every runtime: a future made with the
+/// column's [`Spawner`].
+pub trait Workload: Copy + Send + 'static {
+    /// The future of one iteration, spawning through `spawner`.
+    fn iteration<S: Spawner>(self, spawner: S) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// The six columns of a group, in order: ours, tokio and smol on one thread
+/// (`runtime`, `tokio`, `smol`), then on [`WORKERS`] threads (`runtime-mt`, `tokio-mt`,
+/// `smol-mt`). Every iteration runs inside a task of the column's runtime.
+pub fn six_columns(group: &mut BenchmarkGroup<'_, WallTime>, workload: impl Workload) {
+    use spawner::{Ours, Smol, SmolLocal, Tokio as TokioSpawner};
+    bench_in_task(group, "runtime", &ours(), Ours, move || {
+        workload.iteration(Ours)
+    });
+    let tokio = tokio();
+    bench_in_task(group, "tokio", Tokio(&tokio), TokioSpawner, move || {
+        workload.iteration(TokioSpawner)
+    });
+    bench_in_task(group, "smol", SmolLocal, SmolLocal, move || {
+        workload.iteration(SmolLocal)
+    });
+    bench_in_task(group, "runtime-mt", &ours_multi(), Ours, move || {
+        workload.iteration(Ours)
+    });
+    let tokio = tokio_multi();
+    bench_in_task(group, "tokio-mt", Tokio(&tokio), TokioSpawner, move || {
+        workload.iteration(TokioSpawner)
+    });
+    let smol_threads = smol_threads();
+    bench_in_task(group, "smol-mt", Smol, Smol, move || {
+        workload.iteration(Smol)
+    });
+    drop(smol_threads);
+}
+
 /// Polls `future` exactly once, expecting `Pending`, then drops it: the full life of a
 /// timer that is registered and cancelled.
 pub async fn poll_once_pending<F: Future>(future: F) {
