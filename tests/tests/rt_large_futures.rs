@@ -138,13 +138,19 @@ fn child_body_runs_one_large_future() {
 /// function: a debug build gives every temporary of a frame its own stack slot, so a frame
 /// naming the large future more than once would overflow by itself.
 fn run<const N: usize>(flavor: Flavor, entry: &str) -> u8 {
+    if entry == "spawn_local" {
+        // spawn_local lives on a LocalRuntime, the current-thread flavor's own.
+        let rt = runtime::Builder::new_current_thread()
+            .build_local()
+            .expect("building a LocalRuntime");
+        return through_spawn_local::<N>(&rt);
+    }
     let rt = flavor.build();
     match entry {
         "block_on" => through_block_on::<N>(&rt),
         "spawn" => through_spawn::<N>(&rt),
         "handle_spawn" => through_handle_spawn::<N>(&rt),
         "runtime_spawn" => through_runtime_spawn::<N>(&rt),
-        "spawn_local" => through_spawn_local::<N>(&rt),
         _ => panic!("unknown entry point {entry:?}"),
     }
 }
@@ -172,7 +178,7 @@ fn through_runtime_spawn<const N: usize>(rt: &Runtime) -> u8 {
 }
 
 #[inline(never)]
-fn through_spawn_local<const N: usize>(rt: &Runtime) -> u8 {
+fn through_spawn_local<const N: usize>(rt: &runtime::LocalRuntime) -> u8 {
     rt.block_on(async { runtime::task::spawn_local(large::<N>()).await.unwrap() })
 }
 
