@@ -1,5 +1,6 @@
-//! A small async runtime for Unix: a reactor, a current-thread executor, tasks with
-//! `JoinHandle`s, timers and a blocking pool.
+//! A small async runtime for Unix: a reactor, a multi-thread work-stealing executor (the
+//! default) and a current-thread one, tasks with `JoinHandle`s and a cooperative budget,
+//! timers and a blocking pool.
 //!
 //! It is not a networking library: sockets live in the `net` crate, which is built on
 //! this crate's public [`io::AsyncFd`] like any third-party crate could be.
@@ -7,7 +8,7 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! let rt = runtime::Builder::new_current_thread().build()?;
+//! let rt = runtime::Runtime::new()?; // one worker thread per core
 //! let sum = rt.block_on(async {
 //!     let a = runtime::spawn(async { 20 });
 //!     let b = runtime::spawn_blocking(|| 22);
@@ -35,11 +36,11 @@ mod driver; // what a parked scheduler blocks in: reactor + timers
     unsafe_code,
     reason = "task memory: one allocation, a vtable, an atomic state word"
 )]
-pub mod task; // tasks, JoinHandle, spawn, yield_now
+pub mod task; // tasks, JoinHandle, spawn, yield_now, the cooperative budget
 
 mod blocking; // the blocking thread pool behind spawn_blocking
 
-mod scheduler; // executors (unsafe: scheduler::current_thread)
+mod scheduler; // executors (unsafe: scheduler::current_thread, scheduler::multi_thread::queue)
 
 // Layer 3: what users hold.
 mod builder; // Builder
