@@ -9,7 +9,7 @@ pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
 mod inject;
-mod park_thread;
+pub(crate) mod park_thread;
 
 #[cfg(test)]
 mod tests;

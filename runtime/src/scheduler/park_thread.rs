@@ -2,7 +2,7 @@
 //! multi-thread flavor, where the workers drive tasks, I/O and timers meanwhile.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
@@ -21,7 +21,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     loop {
         if unparker.woken.swap(false, Ordering::AcqRel) {
-            if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+            if let Poll::Ready(output) = poll_with_budget(future.as_mut(), &mut cx) {
                 return output;
             }
         }
@@ -29,6 +29,20 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
             thread::park(); // spurious returns just loop
         }
     }
+}
+
+/// Polls a `block_on` future once, with a fresh cooperative budget.
+///
+/// Never inlined: a `block_on` with two poll sites would otherwise inline the future's
+/// poll, and with it every large temporary the future builds (a big future it spawns,
+/// say), into its own frame, doubling the stack a large future needs (a 1 MiB future
+/// spawned inside `block_on` overflowed a 2 MiB thread in release).
+#[inline(never)]
+pub(crate) fn poll_with_budget<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    coop::budget(|| future.poll(cx))
 }
 
 /// Wakes the thread inside [`block_on`].

@@ -8,6 +8,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::run_loop::{install_local, uninstall_local, with_local_queue};
 use super::{Core, CurrentThread};
+use crate::scheduler::park_thread::poll_with_budget;
 
 impl CurrentThread {
     /// Runs `future` to completion on this thread, running tasks and the driver meanwhile.
@@ -50,7 +51,7 @@ impl CurrentThread {
                 return self.shared.run(core, future.as_mut());
             }
             if waiting.parker.woken.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                if let Poll::Ready(output) = poll_with_budget(future.as_mut(), &mut cx) {
                     return output;
                 }
             }

@@ -12,7 +12,8 @@ use super::{
     Core, EMPTY, EVENT_INTERVAL, INJECT_INTERVAL, LOCAL, Local, NOTIFIED, PARKED, Runnable, Shared,
     TIMER_SLACK,
 };
-use crate::task::{Schedule, Task, coop};
+use crate::scheduler::park_thread::poll_with_budget;
+use crate::task::{Schedule, Task};
 
 impl Shared {
     pub(super) fn run<F: Future>(
@@ -35,7 +36,7 @@ impl Shared {
         loop {
             if waker_state.woken.swap(false, Ordering::AcqRel) {
                 since_driver += 1;
-                if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+                if let Poll::Ready(output) = poll_with_budget(future.as_mut(), &mut cx) {
                     return output;
                 }
             }
