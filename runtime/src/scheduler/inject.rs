@@ -48,19 +48,6 @@ impl<T> Inject<T> {
         Ok(())
     }
 
-    /// Appends every item of `items`; if the queue is closed they are dropped after the
-    /// lock is released.
-    pub(crate) fn push_batch(&self, items: impl Iterator<Item = T>) {
-        let mut queue = self.queue.lock();
-        if queue.closed {
-            drop(queue);
-            items.for_each(drop);
-            return;
-        }
-        queue.items.extend(items);
-        self.len.store(queue.items.len(), Ordering::SeqCst);
-    }
-
     /// Takes the oldest item.
     pub(crate) fn pop(&self) -> Option<T> {
         if self.is_empty() {
@@ -137,19 +124,11 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_queue_drops_a_batch_instead_of_keeping_it() {
-        let inject = Inject::new();
-        inject.close();
-        let item = std::sync::Arc::new(());
-        inject.push_batch(std::iter::repeat_n(item.clone(), 3));
-        assert_eq!(std::sync::Arc::strong_count(&item), 1, "batch dropped");
-        assert_eq!(inject.len(), 0);
-    }
-
-    #[test]
     fn pop_n_takes_the_oldest_in_order() {
         let inject = Inject::new();
-        inject.push_batch(0..10);
+        for i in 0..10 {
+            inject.push(i).unwrap();
+        }
         let mut taken = Vec::new();
         assert_eq!(inject.pop_n(4, |i| taken.push(i)), 4);
         assert_eq!(taken, [0, 1, 2, 3]);

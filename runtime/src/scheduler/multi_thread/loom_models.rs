@@ -44,8 +44,8 @@ fn loom_queue_push_pop_vs_steal() {
     });
 }
 
-// The owner overflows its full ring into the inject queue while a thief steals from it:
-// the CAS that claims the overflowing half and the thief's claim never both win a slot.
+// The owner pushes into a full ring (the new tasks overflow to the inject queue) while a
+// thief steals from it: no slot is both overwritten and stolen, nothing is lost.
 #[test]
 fn loom_queue_overflow_vs_steal() {
     model(|| {

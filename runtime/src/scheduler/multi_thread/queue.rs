@@ -12,8 +12,10 @@
 //! - The owner may write slot `tail` only if `tail - steal < CAPACITY`, so a slot being
 //!   copied by a stealer is never overwritten. The owner pops by a CAS on `real` (it races
 //!   with stealers), so every claimed index is taken by exactly one thread.
-//! - When the ring is full the owner moves half of it (claimed by one CAS, like a steal)
-//!   plus the new task to the inject queue in one batch.
+//! - When the ring is full the new task goes to the inject queue instead. (tokio moves the
+//!   older half out in one batch, which amortises the lock but lets a task that keeps
+//!   spawning push the tasks queued before it behind all of its own work; see the soak
+//!   tests' spawn storms.)
 //!
 //! Indices are `u32` and wrap; the ring index is `index & MASK`. Values are moved in and
 //! out of `MaybeUninit` slots: a slot is initialised exactly between the push that wrote
@@ -125,30 +127,20 @@ impl<T> Local<T> {
         CAPACITY - tail.wrapping_sub(steal) as usize
     }
 
-    /// Pushes `task` at the back; when the ring is full, moves half of it and `task` to
-    /// `overflow`.
-    pub(crate) fn push_back_or_overflow(&mut self, mut task: T, overflow: &Inject<T>) {
-        let tail = loop {
-            let (steal, real) = unpack(self.inner.head.load(Acquire));
-            // Only this thread writes `tail`.
-            let tail = self.inner.tail.load(Relaxed);
-            if tail.wrapping_sub(steal) < CAPACITY as u32 {
-                break tail;
+    /// Pushes `task` at the back; when the ring is full, onto `overflow` instead.
+    pub(crate) fn push_back_or_overflow(&mut self, task: T, overflow: &Inject<T>) {
+        let (steal, _) = unpack(self.inner.head.load(Acquire));
+        // Only this thread writes `tail`.
+        let tail = self.inner.tail.load(Relaxed);
+        if tail.wrapping_sub(steal) >= CAPACITY as u32 {
+            // Full: the new task waits in the inject queue, behind what is already there.
+            // The tasks queued here keep their place, so a task that keeps spawning (or
+            // yielding into a full ring) cannot push older tasks out behind its own work.
+            if let Err(task) = overflow.push(task) {
+                drop(task); // closed: shutdown already cancelled the task
             }
-            if steal != real {
-                // A stealer is emptying part of the ring right now; it will make room, but
-                // do not wait for it.
-                if let Err(task) = overflow.push(task) {
-                    drop(task); // closed: shutdown already cancelled the task
-                }
-                return;
-            }
-            match self.push_overflow(task, real, tail, overflow) {
-                Ok(()) => return,
-                // A stealer took some tasks meanwhile: there is room again.
-                Err(back) => task = back,
-            }
-        };
+            return;
+        }
         // SAFETY: `tail - steal < CAPACITY`, so the slot at `tail` is free and only this
         // thread (the owner) writes at `tail`.
         unsafe { self.inner.put(tail, task) };
@@ -160,32 +152,6 @@ impl<T> Local<T> {
         for task in tasks {
             self.push_back_or_overflow(task, overflow);
         }
-    }
-
-    /// Claims the first half of a full ring and moves it, with `task`, to `overflow`.
-    fn push_overflow(
-        &mut self,
-        task: T,
-        head: u32,
-        tail: u32,
-        overflow: &Inject<T>,
-    ) -> Result<(), T> {
-        const HALF: u32 = CAPACITY as u32 / 2;
-        debug_assert_eq!(tail.wrapping_sub(head), CAPACITY as u32, "full");
-        let claimed = pack(head.wrapping_add(HALF), head.wrapping_add(HALF));
-        if self
-            .inner
-            .head
-            .compare_exchange(pack(head, head), claimed, Release, Relaxed)
-            .is_err()
-        {
-            return Err(task);
-        }
-        let inner = &self.inner;
-        // SAFETY: the CAS claimed `[head, head + HALF)`, all initialised (the ring was full).
-        let batch = (0..HALF).map(|i| unsafe { inner.take(head.wrapping_add(i)) });
-        overflow.push_batch(batch.chain(std::iter::once(task)));
-        Ok(())
     }
 
     /// Takes the task at the front.
@@ -345,17 +311,20 @@ mod tests {
     }
 
     #[test]
-    fn a_full_ring_moves_half_and_the_new_task_to_the_inject_queue() {
+    fn a_full_ring_sends_new_tasks_to_the_inject_queue_and_keeps_the_old_ones() {
         let (_steal, mut local) = local();
         let inject = Inject::new();
-        for i in 0..=CAPACITY {
+        for i in 0..CAPACITY + 2 {
             local.push_back_or_overflow(Box::new(i), &inject);
         }
-        assert_eq!(inject.len(), CAPACITY / 2 + 1);
-        assert_eq!(local.len(), CAPACITY / 2);
-        assert_eq!(inject.pop().map(|b| *b), Some(0), "oldest first");
-        let total = local.len() + inject.len() + 1;
-        assert_eq!(total, CAPACITY + 1, "nothing lost");
+        assert_eq!(local.len(), CAPACITY);
+        assert_eq!(inject.len(), 2);
+        assert_eq!(
+            local.pop().map(|b| *b),
+            Some(0),
+            "the oldest keeps its place"
+        );
+        assert_eq!(inject.pop().map(|b| *b), Some(CAPACITY));
     }
 
     #[test]

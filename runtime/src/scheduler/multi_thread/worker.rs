@@ -246,7 +246,8 @@ impl Core {
     }
 
     fn next_task(&mut self, shared: &Shared) -> Option<Runnable> {
-        if self.tick % INJECT_INTERVAL == 0 || self.inject_is_behind(shared) {
+        if self.tick % INJECT_INTERVAL == 0 || (self.inject_is_behind(shared) && self.tick % 2 == 0)
+        {
             if let Some(task) = shared.inject.pop() {
                 return Some(task);
             }
@@ -257,11 +258,12 @@ impl Core {
         self.take_inject_batch(shared)
     }
 
-    /// Whether the inject queue holds more than this worker's own queue can (a task that
-    /// spawns faster than the workers run its spawns overflows them there, together with
-    /// the older tasks it pushed out). Then it goes first, so those older tasks, pushed to
-    /// the back of a queue drained only every `INJECT_INTERVAL` ticks, do not wait behind
-    /// the whole storm while the spawning task keeps its place here.
+    /// Whether the inject queue holds more than this worker's own queue can: a storm of
+    /// spawns from a task (overflowing the rings, the spawner behind its spawns) or from
+    /// another thread. Then the two queues take turns: drained only every
+    /// `INJECT_INTERVAL` ticks, the backlog would keep tasks that wait there (the spawning
+    /// task itself, or tasks a full ring sent there) behind the whole storm, while the
+    /// tasks in the ring still get every other turn.
     fn inject_is_behind(&self, shared: &Shared) -> bool {
         shared.inject.len() > queue::CAPACITY.max(self.run_queue.len())
     }
