@@ -1,6 +1,6 @@
 //! Tasks: one allocation per spawned future, a state word, and the handles to it.
 //!
-//! Public: [`JoinHandle`], [`JoinError`], [`AbortHandle`], [`Id`] with [`id()`] and
+//! Public: [`JoinHandle`], [`JoinSet`], [`JoinError`], [`AbortHandle`], [`Id`] with [`id()`] and
 //! [`try_id()`], [`yield_now()`], [`consume_budget()`], [`cooperative()`].
 //! Crate-internal: the `Schedule` trait an executor implements, the `Task` /
 //! `Notified` references it stores, the `OwnedTasks` registry it spawns through, and
@@ -17,6 +17,7 @@
 //! | `id.rs` | `Id`, the global counter, the current task's id (set around polls and drops) |
 //! | `join.rs` | `JoinHandle` |
 //! | `abort.rs` | `AbortHandle`: cancel without the output |
+//! | `join_set.rs` | `JoinSet`: handles in a slab, a shared ready list of finished keys |
 //! | `error.rs` | `JoinError` |
 //! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown |
 //! | `yield_now.rs` | `yield_now` |
@@ -81,6 +82,7 @@ mod error;
 mod harness;
 mod id;
 mod join;
+mod join_set;
 mod owned;
 mod raw;
 mod spawn;
@@ -103,6 +105,7 @@ pub use coop::{Cooperative, consume_budget, cooperative};
 pub use error::JoinError;
 pub use id::{Id, id, try_id};
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 pub(crate) use owned::OwnedTasks;
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;
