@@ -9,19 +9,21 @@
 //! with, so it becomes the task's join waker, and when the task completes the runtime
 //! wakes it: the key is pushed and the set's waker woken.
 //!
-//! A new entry's key is pushed once at insertion, so the first `join_next` polls it,
-//! which registers its waker (or finds it already finished). After that an entry is
-//! polled only when its task completes. `join_next` pops keys and polls just those
-//! handles: O(1) per finished task, never O(live tasks) per call.
+//! A new entry's handle is polled once at insertion, with the entry's waker: that
+//! registers it as the task's join waker, so the ready list receives keys in the order
+//! the tasks complete. A task that already finished by then has its result kept in the
+//! entry and its key queued at once. After that an entry is polled only when its task
+//! completes. `join_next` pops keys and polls just those handles: O(1) per finished
+//! task, never O(live tasks) per call.
 //!
 //! # Bounded memory
 //!
 //! A finished entry is removed from the slab as its result is returned, and the slab
 //! reuses vacant slots, so its capacity is the most tasks ever live at once, not the
-//! number ever spawned. Each key sits in the ready list at most twice (insertion and
-//! completion), so the list is bounded by the same number. A stale key (its entry
-//! gone, or the slot reused) costs one spurious poll of a pending handle, which is
-//! harmless: that re-registers the same waker.
+//! number ever spawned. A key is queued once per entry (at insertion if already
+//! finished, else by the completion wake), so the ready list is bounded by the same
+//! number. A key whose entry is gone is skipped, and one whose slot was reused costs a
+//! poll of a pending handle, which only re-registers the same waker.
 //!
 //! Polls of the handles run without a cooperative budget; `poll_join_next` charges one
 //! unit itself, so a set of always-finished tasks still yields to the scheduler.
@@ -76,6 +78,9 @@ struct Entry<T> {
     handle: JoinHandle<T>,
     /// The entry's own waker (an [`EntryWaker`]); the handle is only ever polled with it.
     waker: Waker,
+    /// The result, if the task had finished when it was inserted (boxed: rare, and it
+    /// keeps every slot small).
+    early: Option<Box<Result<T, JoinError>>>,
 }
 
 /// Keys of entries worth polling, and the waker of the set's last empty-handed poll.
@@ -192,8 +197,8 @@ impl<T> JoinSet<T> {
         self.insert(super::spawn_blocking(f))
     }
 
-    /// Adds a spawned task's handle; its key is queued so the next join polls it once.
-    fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
+    /// Adds a spawned task's handle and polls it once, registering the entry's waker.
+    fn insert(&mut self, mut handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         let slot = self.entries.vacant_entry();
         let key = slot.key();
@@ -201,9 +206,22 @@ impl<T> JoinSet<T> {
             ready: Arc::clone(&self.ready),
             key,
         }));
-        slot.insert(Entry { handle, waker });
-        // Nobody can be waiting on the set (joins take `&mut self`): no wake needed.
-        drop(self.ready.push(key));
+        let polled =
+            coop::unconstrained(|| Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)));
+        let early = match polled {
+            Poll::Ready(result) => Some(Box::new(result)),
+            Poll::Pending => None,
+        };
+        let finished = early.is_some();
+        slot.insert(Entry {
+            handle,
+            waker,
+            early,
+        });
+        if finished {
+            // Joins take `&mut self`, so nobody is waiting on the set: no wake needed.
+            drop(self.ready.push(key));
+        }
         abort
     }
 
@@ -255,6 +273,10 @@ impl<T> JoinSet<T> {
             let Some(entry) = self.entries.get_mut(key) else {
                 continue; // stale: the entry was already joined
             };
+            if let Some(result) = entry.early.take() {
+                let entry = self.entries.remove(key);
+                return Some((entry.handle.id(), *result));
+            }
             let mut cx = Context::from_waker(&entry.waker);
             if let Poll::Ready(result) = Pin::new(&mut entry.handle).poll(&mut cx) {
                 let entry = self.entries.remove(key);
@@ -316,7 +338,7 @@ mod tests {
     #[test]
     fn ready_list_wakes_the_set_only_after_it_found_the_list_empty() {
         let list = ReadyList::default();
-        assert!(list.push(3).is_none());
+        assert!(list.push(3).is_none(), "nobody waits yet");
         assert_eq!(list.pop_or_register(Some(Waker::noop())), Some(3));
         assert_eq!(list.pop_or_register(Some(Waker::noop())), None);
         assert!(list.push(4).is_some());
