@@ -36,7 +36,7 @@ mod driver; // what a parked scheduler blocks in: reactor + timers
     unsafe_code,
     reason = "task memory: one allocation, a vtable, an atomic state word"
 )]
-pub mod task; // tasks, JoinHandle, spawn, yield_now, the cooperative budget
+pub mod task; // tasks, JoinHandle, JoinSet, AbortHandle, Id, spawn, yield_now, the budget
 
 mod blocking; // the blocking thread pool behind spawn_blocking
 

@@ -108,7 +108,8 @@ impl RunJob for TaskJob {
 
     fn fail(mut self: Box<Self>, error: io::Error) {
         if let Some(task) = self.task.take() {
-            task.cancel_with(JoinError::spawn_failed(error));
+            let id = task.id();
+            task.cancel_with(JoinError::spawn_failed(id, error));
         }
     }
 }
@@ -117,7 +118,8 @@ impl Drop for TaskJob {
     fn drop(&mut self) {
         // Dropped unstarted: the pool shut down before a thread took it.
         if let Some(task) = self.task.take() {
-            task.cancel_with(JoinError::cancelled());
+            let id = task.id();
+            task.cancel_with(JoinError::cancelled(id));
         }
     }
 }

@@ -7,6 +7,8 @@ use std::io;
 
 use parking_lot::Mutex;
 
+use super::id::Id;
+
 /// A task did not run to completion: it was cancelled, or it panicked.
 ///
 /// Returned by awaiting a [`JoinHandle`](super::JoinHandle). A task is cancelled by
@@ -26,6 +28,7 @@ use parking_lot::Mutex;
 /// ```
 pub struct JoinError {
     repr: Repr,
+    id: Id,
 }
 
 enum Repr {
@@ -38,25 +41,33 @@ enum Repr {
 
 impl JoinError {
     /// The task was aborted or shut down before it finished.
-    pub(crate) fn cancelled() -> JoinError {
+    pub(crate) fn cancelled(id: Id) -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
+            id,
         }
     }
 
     /// The task's future panicked while being polled.
-    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
+            id,
         }
     }
 
     /// The blocking pool could not spawn a thread to run the task. Reports
     /// [`is_cancelled`](JoinError::is_cancelled); the `io::Error` is its source.
-    pub(crate) fn spawn_failed(err: io::Error) -> JoinError {
+    pub(crate) fn spawn_failed(id: Id, err: io::Error) -> JoinError {
         JoinError {
             repr: Repr::SpawnFailed(err),
+            id,
         }
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// Returns `true` if the task never finished because it was cancelled
@@ -96,7 +107,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(payload) => Ok(payload.into_inner()),
-            repr => Err(JoinError { repr }),
+            repr => Err(JoinError { repr, id: self.id }),
         }
     }
 
@@ -155,7 +166,7 @@ impl From<JoinError> for io::Error {
     fn from(err: JoinError) -> io::Error {
         match err.repr {
             Repr::SpawnFailed(err) => err,
-            repr => io::Error::other(JoinError { repr }),
+            repr => io::Error::other(JoinError { repr, id: err.id }),
         }
     }
 }
@@ -166,7 +177,7 @@ mod tests {
 
     #[test]
     fn cancelled_is_cancelled_and_not_a_panic() {
-        let err = JoinError::cancelled();
+        let err = JoinError::cancelled(Id::next());
         assert!(err.is_cancelled() && !err.is_panic());
         assert_eq!(err.to_string(), "task was cancelled");
         assert_eq!(format!("{err:?}"), "JoinError::Cancelled");
@@ -175,7 +186,7 @@ mod tests {
 
     #[test]
     fn panic_keeps_its_payload_and_message() {
-        let err = JoinError::panic(Box::new("boom"));
+        let err = JoinError::panic(Id::next(), Box::new("boom"));
         assert!(err.is_panic() && !err.is_cancelled());
         assert_eq!(err.to_string(), "task panicked with message \"boom\"");
         assert_eq!(format!("{err:?}"), "JoinError::Panic(\"boom\")");
@@ -185,7 +196,7 @@ mod tests {
 
     #[test]
     fn panic_with_non_string_payload_still_displays() {
-        let err = JoinError::panic(Box::new(7_u32));
+        let err = JoinError::panic(Id::next(), Box::new(7_u32));
         assert_eq!(err.to_string(), "task panicked");
         assert_eq!(format!("{err:?}"), "JoinError::Panic(..)");
         assert_eq!(err.into_panic().downcast_ref::<u32>(), Some(&7));
@@ -194,12 +205,12 @@ mod tests {
     #[test]
     #[should_panic(expected = "not a panic")]
     fn into_panic_of_cancelled_error_panics() {
-        let _ = JoinError::cancelled().into_panic();
+        let _ = JoinError::cancelled(Id::next()).into_panic();
     }
 
     #[test]
     fn spawn_failed_reports_cancelled_and_passes_the_os_error_through() {
-        let err = JoinError::spawn_failed(io::Error::from_raw_os_error(11));
+        let err = JoinError::spawn_failed(Id::next(), io::Error::from_raw_os_error(11));
         assert!(err.is_cancelled() && !err.is_panic());
         assert!(err.to_string().starts_with("task could not start: "));
         assert!(err.source().is_some());
@@ -209,7 +220,7 @@ mod tests {
 
     #[test]
     fn cancelled_converts_to_io_error_that_downcasts_back() {
-        let io_err = io::Error::from(JoinError::cancelled());
+        let io_err = io::Error::from(JoinError::cancelled(Id::next()));
         assert_eq!(io_err.kind(), io::ErrorKind::Other);
         let inner = io_err
             .into_inner()

@@ -17,6 +17,7 @@ use std::task::{Context, Poll, Waker};
 use crate::loom::cell::UnsafeCell;
 
 use super::error::JoinError;
+use super::id::{self, Id};
 use super::raw::{self, Cell, Head, Header, Stage};
 use super::state::{
     JoinWakerUpdate, RefDec, State, TransitionToComplete, TransitionToIdle, TransitionToRunning,
@@ -146,6 +147,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         unsafe { self.header_ptr().as_ref() }
     }
 
+    fn id(&self) -> Id {
+        self.header().id
+    }
+
     fn state(&self) -> &State {
         &self.header().state
     }
@@ -172,7 +177,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn run(self) {
         match self.state().transition_to_running() {
             TransitionToRunning::Success => self.poll_and_settle(),
-            TransitionToRunning::Cancelled => self.finish(Err(JoinError::cancelled())),
+            TransitionToRunning::Cancelled => self.finish_cancelled(),
             TransitionToRunning::Failed => {}
             TransitionToRunning::Dealloc => self.dealloc(),
         }
@@ -183,7 +188,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         if !self.on_owner_thread() {
             // Rule 7: never poll a local future on a foreign thread. Cancelling
             // keeps the join handle from waiting forever; the future is left alone.
-            return self.finish(Err(JoinError::cancelled()));
+            return self.finish_cancelled();
         }
         let (poll, yielded) = yield_now::track(|| coop::budget(|| self.poll_future()));
         match poll {
@@ -196,6 +201,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn poll_future(&self) -> Poll<Result<F::Output, JoinError>> {
         let waker = waker::borrowed(self.header_ptr());
         let mut cx = Context::from_waker(&waker);
+        let _id = id::enter(self.id());
         // SAFETY: we hold `RUNNING` (rule 1), and a task is `Running` until the
         // holder of `RUNNING` finishes it, which then also sets `COMPLETE`.
         let polled = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -204,7 +210,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
+            Err(payload) => Poll::Ready(Err(JoinError::panic(self.id(), payload))),
         }
     }
 
@@ -217,7 +223,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
                 self.drop_reference();
             }
             TransitionToIdle::OkDealloc => self.dealloc(),
-            TransitionToIdle::Cancelled => self.finish(Err(JoinError::cancelled())),
+            TransitionToIdle::Cancelled => self.finish_cancelled(),
         }
     }
 
@@ -233,9 +239,17 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         }
     }
 
+    /// We hold `RUNNING`: finish as cancelled.
+    fn finish_cancelled(self) {
+        let err = JoinError::cancelled(self.id());
+        self.finish(Err(err));
+    }
+
     /// We hold `RUNNING`: drop the future, store `output`, complete.
     fn finish(self, output: Result<F::Output, JoinError>) {
         if self.on_owner_thread() {
+            // The future's destructor sees its own task id, as during a poll.
+            let _id = id::enter(self.id());
             // SAFETY: we hold `RUNNING` (rule 1) on the owner thread (rule 7); the
             // stage is `Consumed` after `drop_in_place`.
             unsafe {
@@ -265,6 +279,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// Nobody will read the result: drop it now, on the thread that produced it.
     fn drop_output_as_runner(&self) {
         if self.on_owner_thread() {
+            let _id = id::enter(self.id());
             // SAFETY: rule 3, we set `COMPLETE` without `JOIN_INTEREST`; rule 7 holds.
             unsafe { Stage::drop_in_place(self.stage()) };
         }
@@ -308,7 +323,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// `Task::shutdown` with the registry's reference.
     fn shutdown(self) {
         match self.state().transition_to_shutdown() {
-            TransitionToShutdown::Cancel => self.finish(Err(JoinError::cancelled())),
+            TransitionToShutdown::Cancel => self.finish_cancelled(),
             TransitionToShutdown::DropReference => self.drop_reference(),
         }
     }
@@ -366,7 +381,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// `JoinHandle::poll` once `COMPLETE` is seen.
     fn take_output(&self) -> Result<F::Output, JoinError> {
         // SAFETY: rule 2: complete, and we are the `JoinHandle`.
-        unsafe { Stage::take_output(self.stage()) }
+        unsafe { Stage::take_output(self.stage(), self.id()) }
     }
 
     fn drop_join_handle(self) {
@@ -392,6 +407,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         if left_future && !self.on_owner_thread() {
             return;
         }
+        let _id = id::enter(self.id());
         // SAFETY: rule 2, and rule 7 checked above.
         unsafe { Stage::drop_in_place(self.stage()) };
     }
@@ -411,8 +427,11 @@ impl<F: Future, S: Schedule> Harness<F, S> {
             // pinned future's memory must not be freed undropped: leak it all.
             return;
         }
-        // SAFETY: exclusive (count zero) on an allowed thread (rule 7).
-        unsafe { Stage::drop_in_place(self.stage()) };
+        {
+            let _id = id::enter(self.id());
+            // SAFETY: exclusive (count zero) on an allowed thread (rule 7).
+            unsafe { Stage::drop_in_place(self.stage()) };
+        }
         // SAFETY: allocated as `Box<Cell<F, S>>` in `raw::allocate`; count zero,
         // so this is the only access.
         drop(unsafe { Box::from_raw(self.cell.as_ptr()) });

@@ -7,10 +7,11 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, ready};
 
+use super::abort::{self, AbortHandle};
 use super::coop;
 use super::error::JoinError;
+use super::id::Id;
 use super::raw::Header;
-use super::state::TransitionToNotifiedByRef;
 
 /// An owned permission to await a spawned task's result.
 ///
@@ -77,19 +78,28 @@ impl<T> JoinHandle<T> {
     /// [`JoinError`] for which [`is_cancelled`](JoinError::is_cancelled) is true.
     /// Aborting a task that already finished does nothing: its output stays.
     pub fn abort(&self) {
-        let header = self.header();
-        match header.state.transition_to_notified_and_cancel() {
-            // SAFETY: the transition counted a reference for the `Notified`; the
-            // handle's own reference outlives the call (protocol rule 8).
-            TransitionToNotifiedByRef::Submit => unsafe { (header.vtable.schedule)(self.raw) },
-            TransitionToNotifiedByRef::DoNothing => {}
-        }
+        // SAFETY: the handle's reference outlives the call.
+        unsafe { abort::abort_task(self.raw) }
+    }
+
+    /// A handle that can cancel the task but not read its result; it holds its own
+    /// reference, so it stays valid after this `JoinHandle` is dropped or awaited.
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.header().state.ref_inc();
+        // SAFETY: `ref_inc` just counted the reference the new handle owns (rule 8).
+        unsafe { AbortHandle::from_raw(self.raw) }
     }
 
     /// Returns `true` once the task has finished: completed, panicked, or
     /// cancelled. Awaiting the handle then returns without waiting.
     pub fn is_finished(&self) -> bool {
         self.header().state.load().is_complete()
+    }
+
+    /// The task's id: the same [`task::id()`](super::id()) returns inside it and
+    /// [`JoinError::id`] reports.
+    pub fn id(&self) -> Id {
+        self.header().id
     }
 }
 
@@ -130,6 +140,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish_non_exhaustive()
     }

@@ -1,7 +1,7 @@
 //! Tasks: one allocation per spawned future, a state word, and the handles to it.
 //!
-//! Public: [`JoinHandle`], [`JoinError`], [`yield_now()`], [`consume_budget()`],
-//! [`cooperative()`].
+//! Public: [`JoinHandle`], [`JoinSet`], [`JoinError`], [`AbortHandle`], [`Id`] with [`id()`] and
+//! [`try_id()`], [`yield_now()`], [`consume_budget()`], [`cooperative()`].
 //! Crate-internal: the `Schedule` trait an executor implements, the `Task` /
 //! `Notified` references it stores, the `OwnedTasks` registry it spawns through, and
 //! the cooperative budget (`coop`) it sets around each poll.
@@ -14,7 +14,10 @@
 //! | `raw.rs` | the single allocation (header, scheduler, stage) and the vtable |
 //! | `harness.rs` | the typed code behind the vtable: run, complete, cancel, join, free |
 //! | `waker.rs` | the task `Waker`: a counted reference, no allocation per wake |
+//! | `id.rs` | `Id`, the global counter, the current task's id (set around polls and drops) |
 //! | `join.rs` | `JoinHandle` |
+//! | `abort.rs` | `AbortHandle`: cancel without the output |
+//! | `join_set.rs` | `JoinSet`: handles in a slab, a shared ready list of finished keys |
 //! | `error.rs` | `JoinError` |
 //! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown |
 //! | `yield_now.rs` | `yield_now` |
@@ -62,9 +65,10 @@
 //!    allocation: a pinned future's memory may not be reused until it is dropped.
 //!    The `JoinHandle` may take or drop a finished result anywhere, since it only
 //!    crosses threads when its `T: Send`.
-//! 8. **References.** Each `Task`, `Notified`, `JoinHandle`, `Waker`, and the thread
-//!    running a `Notified`, holds one reference; at zero, the last holder has
-//!    exclusive access to everything and frees it. The scheduler lives inside the
+//! 8. **References.** Each `Task`, `Notified`, `JoinHandle`, `AbortHandle`, `Waker`,
+//!    and the thread running a `Notified`, holds one reference; at zero, the last
+//!    holder has exclusive access to everything and frees it. An `AbortHandle` only
+//!    reads the state word and id and schedules a cancel; it never touches the stage. The scheduler lives inside the
 //!    allocation, so code that calls `Schedule::schedule` (or `release`) keeps a
 //!    reference of its own across the call: the `Notified` it passes may run to
 //!    completion on another thread before the call returns.
@@ -72,10 +76,13 @@
 //!    once, under its `OwnedTasks` shard's mutex, before `bind` hands out the task's
 //!    references; whoever later removes the task got it after that write.
 
+mod abort;
 pub(crate) mod coop;
 mod error;
 mod harness;
+mod id;
 mod join;
+mod join_set;
 mod owned;
 mod raw;
 mod spawn;
@@ -93,9 +100,12 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::thread::{self, ThreadId};
 
+pub use abort::AbortHandle;
 pub use coop::{Cooperative, consume_budget, cooperative};
 pub use error::JoinError;
+pub use id::{Id, id, try_id};
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 pub(crate) use owned::OwnedTasks;
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;
@@ -232,6 +242,11 @@ impl<S: Schedule> Notified<S> {
         let raw = ManuallyDrop::new(self).0.raw;
         // SAFETY: our reference passes to `run`, which consumes it.
         unsafe { (raw.as_ref().vtable.run)(raw) };
+    }
+
+    /// The task's id, for the `JoinError` a caller of `cancel_with` builds.
+    pub(crate) fn id(&self) -> Id {
+        self.0.header().id
     }
 
     /// Completes the task with `err` without polling it; its future is dropped

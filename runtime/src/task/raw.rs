@@ -4,7 +4,7 @@
 //! ```text
 //! Cell<F, S>  (#[repr(C)], one Box)
 //! +-- Head<S>  (#[repr(C)])
-//! |   +-- Header: state word, &'static Vtable, registry slot, owner thread, join waker
+//! |   +-- Header: state word, &'static Vtable, id, registry slot, owner thread, join waker
 //! |   +-- S: the scheduler
 //! +-- UnsafeCell<Stage<F>>: Running(F) -> Finished(Result<F::Output, JoinError>) -> Consumed
 //! ```
@@ -28,6 +28,7 @@ use crate::loom::sync::atomic::AtomicUsize;
 use super::Schedule;
 use super::error::JoinError;
 use super::harness;
+use super::id::Id;
 use super::state::{RefDec, State};
 
 /// The type-independent part of a task, at offset 0 of its allocation.
@@ -36,6 +37,8 @@ pub(crate) struct Header {
     pub(super) state: State,
     /// The typed functions for this task's `F` and `S`.
     pub(super) vtable: &'static Vtable,
+    /// The task's id; immutable after allocation.
+    pub(super) id: Id,
     /// This task's shard and slot in `OwnedTasks`, packed (`owned.rs`). Written once,
     /// under the shard's mutex, before the task's handles exist; read by `remove`,
     /// which got the task through a hand-off ordered after that write, so `Relaxed`
@@ -115,6 +118,7 @@ where
     let header = Header {
         state: State::new(),
         vtable: vtable::<F, S>(),
+        id: Id::next(),
         owned_key: AtomicUsize::new(usize::MAX),
         owner_thread,
         join_waker: UnsafeCell::new(None),
@@ -274,7 +278,10 @@ impl<F: Future> Stage<F> {
     /// # Safety
     ///
     /// The caller owns the stage as the `JoinHandle` (rule 2).
-    pub(super) unsafe fn take_output(stage: &UnsafeCell<Stage<F>>) -> Result<F::Output, JoinError> {
+    pub(super) unsafe fn take_output(
+        stage: &UnsafeCell<Stage<F>>,
+        id: Id,
+    ) -> Result<F::Output, JoinError> {
         let taken = stage.with_mut(|stage| {
             // SAFETY: exclusive access under rule 2.
             if matches!(unsafe { &*stage }, Stage::Running(_)) {
@@ -284,7 +291,7 @@ impl<F: Future> Stage<F> {
             Some(unsafe { ptr::replace(stage, Stage::Consumed) })
         });
         match taken {
-            None => Err(JoinError::cancelled()),
+            None => Err(JoinError::cancelled(id)),
             Some(Stage::Finished(output)) => output,
             Some(_) => panic!("`JoinHandle` polled after it returned `Poll::Ready`"),
         }

@@ -10,7 +10,7 @@
 //! | 3 | [`CANCELLED`] | the next runner drops the future instead of polling it |
 //! | 4 | [`JOIN_INTEREST`] | the `JoinHandle` is alive and will take or drop the result |
 //! | 5 | [`JOIN_WAKER`] | the join waker cell is published to the runner (read-only for all) |
-//! | 6.. | [`REF_ONE`] | reference count: `Task`, `Notified`, `JoinHandle`, each `Waker`, a runner |
+//! | 6.. | [`REF_ONE`] | reference count: `Task`, `Notified`, `JoinHandle`, `AbortHandle`, each `Waker`, a runner |
 //!
 //! Every transition is one compare-and-swap (or one `fetch_*`) that returns a
 //! `#[must_use]` value naming the caller's next step. The rules the bits enforce
@@ -395,7 +395,7 @@ impl State {
         })
     }
 
-    /// Adds a reference (a cloned waker, a new `Notified`).
+    /// Adds a reference (a cloned waker, a new `Notified`, an `AbortHandle`).
     pub(super) fn ref_inc(&self) {
         let prev = self.val.fetch_add(REF_ONE, Relaxed);
         // Like `Arc`: wrapping the count would free a live task. Billions of

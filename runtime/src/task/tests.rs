@@ -833,7 +833,11 @@ fn cancel_with_completes_without_polling() {
         wait.await;
     });
     let notified = rt.pop().unwrap();
-    notified.cancel_with(JoinError::spawn_failed(io::Error::from_raw_os_error(11)));
+    let id = notified.id();
+    notified.cancel_with(JoinError::spawn_failed(
+        id,
+        io::Error::from_raw_os_error(11),
+    ));
     assert_eq!((drops.count(), gate.polls()), (1, 0));
     let err = join(handle).unwrap_err();
     assert!(err.is_cancelled());
@@ -985,4 +989,60 @@ fn debug_output_names_the_types() {
     let notified = rt.pop().unwrap();
     assert!(format!("{notified:?}").contains("notified: true"));
     notified.run();
+}
+
+#[test]
+fn task_id_is_set_while_polling_and_dropping_and_matches_the_handle() {
+    // Proves: inside a poll and inside the future's destructor run by the runtime,
+    // `try_id()` is the task's id; outside, it is `None`; a panic's `JoinError`
+    // carries the same id.
+    struct SeesId(Arc<Mutex<Option<super::Id>>>);
+    impl Drop for SeesId {
+        fn drop(&mut self) {
+            *self.0.lock() = super::try_id();
+        }
+    }
+    let rt = Rt::new();
+    let seen_in_drop = Arc::default();
+    let guard = SeesId(Arc::clone(&seen_in_drop));
+    let handle = rt.spawn(async move {
+        let _guard = guard;
+        super::id()
+    });
+    let other = rt.spawn(async { panic!("boom") });
+    assert_ne!(handle.id(), other.id());
+    let (id, other_id) = (handle.id(), other.id());
+    rt.run_until_idle();
+    assert_eq!(super::try_id(), None);
+    assert_eq!(*seen_in_drop.lock(), Some(id));
+    assert_eq!(join(handle).unwrap(), id);
+    let err = join(other).unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.id(), other_id);
+}
+
+#[test]
+fn abort_handle_cancels_and_outlives_the_join_handle() {
+    // Proves: an `AbortHandle` holds its own reference: with the `JoinHandle` dropped
+    // it still aborts the idle task (the future is dropped once), reports it finished,
+    // and freeing it last frees the task.
+    let rt = Rt::new();
+    let drops = Drops::default();
+    let gate = Gate::default();
+    let (guard, wait) = (drops.guard(), gate.wait());
+    let handle = rt.spawn(async move {
+        let _guard = guard;
+        wait.await;
+    });
+    let abort = handle.abort_handle();
+    assert_eq!(abort.id(), handle.id());
+    drop(handle);
+    rt.run_until_idle();
+    assert!(!abort.is_finished());
+    abort.abort();
+    rt.run_until_idle();
+    assert_eq!(drops.count(), 1);
+    assert!(abort.is_finished());
+    assert!(rt.0.owned.is_empty());
+    drop(abort);
 }
