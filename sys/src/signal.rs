@@ -108,6 +108,15 @@ pub fn register(signum: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// Checks `signum` as [`register`] does, without installing anything.
+///
+/// # Errors
+///
+/// `InvalidInput` as for [`register`] (a number the OS lacks is only found by `register`).
+pub fn check(signum: libc::c_int) -> io::Result<()> {
+    slot(signum).map(drop)
+}
+
 /// A new close-on-exec descriptor for the pipe's read end (a dup: non-blocking, like
 /// the original, since they share one open file description).
 ///

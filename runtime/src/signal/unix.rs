@@ -128,8 +128,11 @@ pub struct Signal {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let listener = Listener::new(kind.0)?;
+    // Bad input and a missing runtime fail before the handler is installed, so a failed
+    // call never leaves a signal caught with nobody listening.
+    sys::signal::check(kind.0)?;
     let fd = AsyncFd::new(sys::signal::receiver()?)?;
+    let listener = Listener::new(kind.0)?;
     Ok(Signal { fd, listener })
 }
 
@@ -137,7 +140,9 @@ impl Signal {
     /// Waits for the next delivery of the signal. `None` once the runtime has shut down.
     ///
     /// Deliveries since this `Signal` was created or last returned are reported once,
-    /// however many there were.
+    /// however many there were. As in tokio, a delivery that no listener has consumed yet
+    /// (one that arrived while this signal had no `Signal` at all, say) may be reported
+    /// to a `Signal` created after it.
     pub async fn recv(&mut self) -> Option<()> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
