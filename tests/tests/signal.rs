@@ -72,8 +72,9 @@ rt_test! {
         in_child("ctrl_c", flavor);
     }
 
-    // Proves: listeners in two runtimes (on two threads) each see one SIGUSR1. Steps:
-    // each thread registers and reports ready; the main thread raises once both are.
+    // Proves: listeners in two runtimes (on two threads) each see every SIGUSR1, though
+    // only one of them drains the pipe each time. Steps, 20 rounds: each thread reports
+    // (listening, or saw the last signal); once both have, the main thread raises.
     fn listeners_in_two_runtimes_each_wake(flavor) {
         in_child("two_runtimes", flavor);
     }
@@ -99,6 +100,13 @@ rt_test! {
     }
 }
 
+// Proves: `signal` outside a runtime is an error and installs no handler (SIGUSR1 keeps
+// its default action). (No runtime, so no flavors.)
+#[test]
+fn signal_outside_a_runtime_is_an_error_and_installs_nothing() {
+    in_child("no_runtime", Flavor::CurrentThread);
+}
+
 /// The child process body, run only by the tests above (`--ignored --exact`, MODE set to
 /// `<case> <flavor>`).
 #[test]
@@ -115,6 +123,7 @@ fn child_body() {
         "two_runtimes" => two_runtimes(flavor),
         "shutdown" => shutdown(flavor),
         "cloexec" => flavor.block_on(cloexec()),
+        "no_runtime" => no_runtime(),
         _ => panic!("no signal case is named {case:?}"),
     }
     println!("\n{MARKER}");
@@ -156,23 +165,33 @@ async fn ctrl_c_case() {
 }
 
 fn two_runtimes(flavor: Flavor) {
-    let (ready_tx, ready) = mpsc::channel();
+    const ROUNDS: usize = 20;
+    let (seen_tx, seen) = mpsc::channel();
     let threads: Vec<_> = (0..2)
         .map(|i| {
-            let ready_tx = ready_tx.clone();
+            let seen_tx = seen_tx.clone();
             thread::spawn(move || {
                 flavor.block_on(async move {
                     let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
-                    ready_tx.send(()).unwrap();
-                    recv_within(&mut usr1, &format!("runtime {i}")).await;
+                    seen_tx.send(()).unwrap();
+                    for round in 0..ROUNDS {
+                        recv_within(&mut usr1, &format!("runtime {i}, round {round}")).await;
+                        seen_tx.send(()).unwrap();
+                    }
                 });
             })
         })
         .collect();
-    for _ in 0..2 {
-        ready.recv_timeout(LIMIT).expect("both runtimes listen");
+    // Round 0 waits for both to listen; each later round for both to see the last raise.
+    for round in 0..=ROUNDS {
+        for _ in 0..2 {
+            seen.recv_timeout(LIMIT)
+                .unwrap_or_else(|_| panic!("round {round}: a runtime did not report"));
+        }
+        if round < ROUNDS {
+            raise(libc::SIGUSR1);
+        }
     }
-    raise(libc::SIGUSR1);
     for thread in threads {
         thread.join().expect("a runtime's listener failed");
     }
@@ -184,6 +203,17 @@ fn shutdown(flavor: Flavor) {
     drop(rt);
     let mut recv = std::pin::pin!(usr1.recv());
     assert_eq!(poll_once(&mut recv), Poll::Ready(None));
+}
+
+fn no_runtime() {
+    let err = signal(SignalKind::user_defined1()).unwrap_err();
+    assert!(err.to_string().contains("runtime"), "{err}");
+    // SAFETY: an all-zero sigaction is valid; a null new action only reads the old one.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: `old` is valid for one write.
+    let rc = unsafe { libc::sigaction(libc::SIGUSR1, std::ptr::null(), &mut old) };
+    assert_eq!(rc, 0);
+    assert_eq!(old.sa_sigaction, libc::SIG_DFL, "a handler was installed");
 }
 
 async fn cloexec() {
