@@ -1,6 +1,6 @@
 //! A small async runtime for Unix: a reactor, a multi-thread work-stealing executor (the
 //! default) and a current-thread one, tasks with `JoinHandle`s and a cooperative budget,
-//! timers and a blocking pool.
+//! timers, signals and a blocking pool.
 //!
 //! It is not a networking library: sockets live in the `net` crate, which is built on
 //! this crate's public [`io::AsyncFd`] like any third-party crate could be.
@@ -28,6 +28,8 @@ pub mod io; // AsyncFd: readiness-based I/O on any descriptor
 mod reactor; // poller readiness -> task wakers, generation-checked tokens
 
 pub mod time; // sleep, timeout, interval on a hierarchical wheel (unsafe: time::timeout)
+
+pub mod signal; // ctrl_c, unix::signal: one handler per signal, a self-pipe, every listener woken
 
 mod driver; // what a parked scheduler blocks in: reactor + timers
 

@@ -1,4 +1,5 @@
-//! The OS layer: readiness pollers, the poller waker, sockets and their options.
+//! The OS layer: readiness pollers, the poller waker, sockets and their options, signal
+//! handlers.
 //!
 //! Every libc call of the library crates lives here, and every one is visible where it is
 //! made. What leaves this crate is safe and owned: a descriptor becomes an `OwnedFd` (or a
@@ -28,6 +29,9 @@ mod fd; // cvt, owning fresh descriptors, CLOEXEC/NONBLOCK flags
 pub mod poller; // epoll / kqueue behind one API
 mod timer_slack; // the thread timer slack Linux adds to every timeout
 pub mod waker; // eventfd / EVFILT_USER / pipe: wakes a blocked poller
+
+// Signals.
+pub mod signal; // process-wide handlers feeding one close-on-exec self-pipe
 
 // Sockets.
 pub mod addr; // sockaddr encoding for IPv4, IPv6, Unix paths
