@@ -1,4 +1,4 @@
-//! Timers: [`sleep`], [`timeout`], [`interval`].
+//! Timers: [`sleep()`], [`timeout()`], [`interval()`].
 //!
 //! Timers are kept in a hierarchical timing wheel (O(1) insert and cancel) owned by the
 //! runtime's driver, which parks until the exact earliest deadline using the poller's

@@ -91,7 +91,7 @@ pub(crate) struct Shared {
 struct CoreSlot {
     core: Option<Box<Core>>,
     /// `block_on` calls waiting for the core (they poll their future meanwhile): one
-    /// entry per call, however often its future is woken (see [`Waiting`]).
+    /// entry per call, however often its future is woken (see `Waiting` in `core_slot.rs`).
     waiters: Vec<Arc<ThreadWaker>>,
 }
 
