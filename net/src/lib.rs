@@ -10,7 +10,7 @@
 //! one task can read while another writes), so `futures-util`'s `read_exact`, `write_all`
 //! and `copy` work unchanged.
 //!
-//! ```no_run
+//! ```
 //! use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! # runtime::Builder::new_current_thread().build()?.block_on(async {

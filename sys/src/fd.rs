@@ -70,6 +70,10 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Resu
 }
 
 /// Whether FD_CLOEXEC is set on `fd` (for tests and assertions in dependent crates).
+///
+/// # Errors
+///
+/// The `fcntl` error, e.g. `EBADF` if `fd` is not open.
 pub fn is_cloexec(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: `fd` is a live descriptor borrowed for the duration of the call.
     let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) })?;
@@ -77,6 +81,10 @@ pub fn is_cloexec(fd: BorrowedFd<'_>) -> io::Result<bool> {
 }
 
 /// Whether O_NONBLOCK is set on `fd` (for tests and assertions in dependent crates).
+///
+/// # Errors
+///
+/// The `fcntl` error, e.g. `EBADF` if `fd` is not open.
 pub fn is_nonblocking(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: `fd` is a live descriptor borrowed for the duration of the call.
     let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;

@@ -68,11 +68,20 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick and returns its scheduled instant.
+    ///
+    /// # Panics
+    ///
+    /// If polled before the tick after its runtime shut down, as [`Sleep`] does: the tick
+    /// could never come.
     pub async fn tick(&mut self) -> Instant {
         std::future::poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Poll form of [`tick`](Interval::tick).
+    ///
+    /// # Panics
+    ///
+    /// As [`tick`](Interval::tick) does, after its runtime shut down.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         ready!(Pin::new(&mut self.delay).poll(cx));
         let scheduled = self.delay.deadline();
