@@ -50,7 +50,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 /// The future returned by [`timeout`] and [`timeout_at`].
 ///
 /// Polling it while the wrapped future is pending, before the deadline, after its runtime
-/// shut down panics, as [`Sleep`](super::Sleep) does: the deadline could never fire.
+/// shut down panics, as [`Sleep`] does: the deadline could never fire.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Timeout<F> {
