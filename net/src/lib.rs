@@ -8,7 +8,9 @@
 //!
 //! Byte streams implement `futures_io::AsyncRead`/`AsyncWrite` (also through `&stream`, so
 //! one task can read while another writes), so `futures-util`'s `read_exact`, `write_all`
-//! and `copy` work unchanged.
+//! and `copy` work unchanged. With the feature `tokio-io` (off by default) they also
+//! implement `tokio::io::AsyncRead`/`AsyncWrite`, for tokio-rustls, tokio-util codecs and
+//! tonic.
 //!
 //! ```
 //! use futures_util::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,6 +36,7 @@
 
 mod accept; // accepting with back-off when the process runs out of descriptors
 mod addr; // ToSocketAddrs: address forms, resolution on the blocking pool
+mod compat; // other ecosystems' I/O traits, each behind its feature (`tokio-io`)
 mod stream; // AsyncRead/AsyncWrite shared by the byte streams
 pub mod tcp; // TcpListener, TcpStream, TcpSocket
 mod udp; // UdpSocket, multicast

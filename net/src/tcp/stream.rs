@@ -12,7 +12,8 @@ use crate::addr::{ToSocketAddrs, each_addr};
 use crate::stream::{domain, impl_as_fd, impl_byte_stream, inet};
 
 /// A TCP connection. Implements `futures_io::AsyncRead`/`AsyncWrite`, also for
-/// `&TcpStream`, so one task can read while another writes.
+/// `&TcpStream`, so one task can read while another writes; with the feature `tokio-io`,
+/// tokio's `AsyncRead`/`AsyncWrite` too.
 ///
 /// No write raises `SIGPIPE`: writing to a closed peer is a `BrokenPipe` or
 /// `ConnectionReset` error.

@@ -13,7 +13,7 @@ use super::{SocketAddr, UCred};
 use crate::stream::{impl_as_fd, impl_byte_stream};
 
 /// A Unix stream connection. Implements `futures_io::AsyncRead`/`AsyncWrite`, also for
-/// `&UnixStream`.
+/// `&UnixStream`; with the feature `tokio-io`, tokio's `AsyncRead`/`AsyncWrite` too.
 ///
 /// # Examples
 ///
