@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use runtime::io::{AsyncFd, Interest};
 use sys::{Socket, Type};
 
+use super::split_owned::{self, OwnedReadHalf, OwnedWriteHalf};
 use crate::addr::{ToSocketAddrs, each_addr};
 use crate::stream::{domain, impl_as_fd, impl_byte_stream, inet};
 
@@ -196,6 +197,12 @@ impl TcpStream {
     /// None today; kept fallible like tokio's.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+
+    /// Splits the stream into owned halves that can move to different tasks; `reunite`
+    /// joins them back. Dropping the write half shuts the write side down, as in tokio.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned::split_owned(self)
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 use runtime::io::{AsyncFd, Interest};
 use sys::{Domain, SockAddr, Socket, Type};
 
+use super::split_owned::{self, OwnedReadHalf, OwnedWriteHalf};
 use super::{SocketAddr, UCred};
 use crate::stream::{impl_as_fd, impl_byte_stream};
 
@@ -160,6 +161,12 @@ impl UnixStream {
     /// None today; kept fallible like tokio's.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
         Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+
+    /// Splits the stream into owned halves that can move to different tasks; `reunite`
+    /// joins them back. Dropping the write half shuts the write side down, as in tokio.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned::split_owned(self)
     }
 }
 
