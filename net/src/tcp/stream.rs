@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
 
 use runtime::io::{AsyncFd, Interest};
 use sys::{Socket, Type};
@@ -103,6 +104,35 @@ impl TcpStream {
     /// The OS error.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
+    }
+
+    /// Sets `SO_LINGER`: `None` turns lingering off; `Some(d)` makes closing wait up to `d`
+    /// for unsent data, `Some(Duration::ZERO)` resets the connection on close. The kernel
+    /// counts whole seconds; a fraction rounds up.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a duration past `i32::MAX` seconds; the OS error.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.get_ref().set_linger(dur)
+    }
+
+    /// Reads `SO_LINGER`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.io.get_ref().linger()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
     }
 
     /// Sets `IP_TTL`.

@@ -98,6 +98,15 @@ impl UnixStream {
         self.io.get_ref().peer_cred()
     }
 
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// Shuts down the read, write, or both halves.
     ///
     /// # Errors
