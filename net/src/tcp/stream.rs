@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use runtime::io::{AsyncFd, Interest};
+use runtime::io::{AsyncFd, Interest, Ready};
 use sys::{Socket, Type};
 
 use super::split_owned::{self, OwnedReadHalf, OwnedWriteHalf};
@@ -169,6 +169,20 @@ impl TcpStream {
     /// `NotConnected`, or another OS error.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
+    }
+
+    /// Waits until the stream is ready for any of `interest`'s directions and says which, as
+    /// tokio's `ready`: e.g. `Interest::READABLE | Interest::WRITABLE` in one wait. The
+    /// readiness is kept for the next operation; one that then returns `WouldBlock` clears
+    /// it ([`try_read`](Self::try_read), [`try_write`](Self::try_write)).
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let mut guard = self.io.ready(interest).await?;
+        guard.retain_ready();
+        Ok(guard.ready())
     }
 
     /// Waits until the stream is readable (data, end of stream, or an error).
