@@ -63,6 +63,23 @@ pub struct PeerCred {
     pub pid: Option<i32>,
 }
 
+impl PeerCred {
+    /// The peer's effective user id (tokio's `UCred::uid`).
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// The peer's effective group id (tokio's `UCred::gid`).
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+
+    /// The peer's process id, where the OS reports it (tokio's `UCred::pid`).
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+}
+
 // IP_MULTICAST_LOOP and IP_MULTICAST_TTL take a byte on NetBSD and OpenBSD.
 #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
 type McastV4 = u8;
