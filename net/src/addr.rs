@@ -46,11 +46,48 @@ pub(crate) async fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAdd
     }
 }
 
+/// Performs a DNS resolution, as tokio's `lookup_host`: the addresses `host` names, in the
+/// order the resolver gives them. A literal address is returned as is; a host name is looked
+/// up on the blocking pool, never on the event loop.
+///
+/// # Errors
+///
+/// `InvalidInput` for a malformed address (`"host"` without a port, a bad port), the
+/// resolver's error for a name it cannot resolve, and an error saying so when called outside
+/// a runtime with a name to look up.
+///
+/// # Examples
+///
+/// ```no_run
+/// # runtime::Builder::new_current_thread().build()?.block_on(async {
+/// for addr in net::lookup_host("localhost:3000").await? {
+///     println!("socket address is {addr}");
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// # })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<Item = SocketAddr>> {
+    Ok(lookup(host).await?.into_iter())
+}
+
 /// Resolves `addr` to a non-empty list, looking host names up on the blocking pool.
 pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs = match addr.to_addrs() {
-        Addrs::Ready(addrs) => addrs,
-        Addrs::Invalid(e) => return Err(e),
+    let addrs = lookup(addr).await?;
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address list is empty",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Resolves `addr`, possibly to nothing, looking host names up on the blocking pool.
+async fn lookup(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    match addr.to_addrs() {
+        Addrs::Ready(addrs) => Ok(addrs),
+        Addrs::Invalid(e) => Err(e),
         Addrs::Lookup(host, port) => {
             // Outside a runtime there is no blocking pool: an error, like any I/O type
             // created there, not the panic of `runtime::spawn_blocking`.
@@ -59,16 +96,9 @@ pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAd
             let lookup = move || std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port));
             handle
                 .spawn_blocking(move || lookup().map(Iterator::collect::<Vec<_>>))
-                .await??
+                .await?
         }
-    };
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address list is empty",
-        ));
     }
-    Ok(addrs)
 }
 
 /// Tries `op` on each address in order: the first success, or the last error.

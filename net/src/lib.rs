@@ -35,14 +35,14 @@
 #![forbid(unsafe_code)]
 
 mod accept; // accepting with back-off when the process runs out of descriptors
-mod addr; // ToSocketAddrs: address forms, resolution on the blocking pool
+mod addr; // ToSocketAddrs, lookup_host: address forms, resolution on the blocking pool
 mod compat; // other ecosystems' I/O traits, each behind its feature (`tokio-io`)
 mod stream; // AsyncRead/AsyncWrite shared by the byte streams
 pub mod tcp; // TcpListener, TcpStream, TcpSocket
 mod udp; // UdpSocket, multicast
 pub mod unix; // UnixListener, UnixStream, UnixDatagram
 
-pub use addr::ToSocketAddrs;
+pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -99,7 +99,7 @@ impl UdpSocket {
         }
         let addr = SocketAddr::V6(SocketAddrV6::new(group, port, 0, interface));
         let socket = UdpSocket::bind_with_role(addr, Role::MulticastReceiver)?;
-        socket.join_multicast_v6(group, interface)?;
+        socket.join_multicast_v6(&group, interface)?;
         Ok(socket)
     }
 
@@ -214,6 +214,15 @@ impl UdpSocket {
         inet(self.io.get_ref().local_addr()?)
     }
 
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// The connected peer's address.
     ///
     /// # Errors
@@ -267,11 +276,11 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `InvalidInput` if `group` is not multicast; the OS error.
-    pub fn join_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
+    pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
         if !group.is_multicast() {
-            return Err(not_multicast(group.into()));
+            return Err(not_multicast((*group).into()));
         }
-        self.io.get_ref().join_multicast_v6(group, interface)
+        self.io.get_ref().join_multicast_v6(*group, interface)
     }
 
     /// Leaves an IPv6 multicast group.
@@ -279,8 +288,8 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The OS error.
-    pub fn leave_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.io.get_ref().leave_multicast_v6(group, interface)
+    pub fn leave_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.get_ref().leave_multicast_v6(*group, interface)
     }
 
     /// Sets `IP_MULTICAST_LOOP`.

@@ -21,6 +21,7 @@
 use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use crate::fd::cvt;
 use crate::socket::Socket;
@@ -62,6 +63,23 @@ pub struct PeerCred {
     pub pid: Option<i32>,
 }
 
+impl PeerCred {
+    /// The peer's effective user id (tokio's `UCred::uid`).
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// The peer's effective group id (tokio's `UCred::gid`).
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+
+    /// The peer's process id, where the OS reports it (tokio's `UCred::pid`).
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+}
+
 // IP_MULTICAST_LOOP and IP_MULTICAST_TTL take a byte on NetBSD and OpenBSD.
 #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
 type McastV4 = u8;
@@ -82,6 +100,12 @@ const MULTICAST_ALL: Option<(libc::c_int, libc::c_int)> =
     Some((libc::IP_MULTICAST_ALL, libc::IPV6_MULTICAST_ALL));
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 const MULTICAST_ALL: Option<(libc::c_int, libc::c_int)> = None;
+
+// Apple's `SO_LINGER` counts clock ticks; `SO_LINGER_SEC` is the one in seconds.
+#[cfg(target_vendor = "apple")]
+const SO_LINGER_SECONDS: libc::c_int = libc::SO_LINGER_SEC;
+#[cfg(not(target_vendor = "apple"))]
+const SO_LINGER_SECONDS: libc::c_int = libc::SO_LINGER;
 
 impl Socket {
     /// Applies the reuse options of `role` (see the module table). Call before `bind`.
@@ -152,6 +176,50 @@ impl Socket {
     /// The OS error from `getsockopt`.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.get_bool(libc::IPPROTO_TCP, libc::TCP_NODELAY)
+    }
+
+    /// Sets `SO_KEEPALIVE`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from `setsockopt`.
+    pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
+        self.set_bool(libc::SOL_SOCKET, libc::SO_KEEPALIVE, on)
+    }
+
+    /// Reads `SO_KEEPALIVE`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from `getsockopt`.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.get_bool(libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+    }
+
+    /// Sets `SO_LINGER`: `None` turns lingering off; `Some(d)` makes `close` wait up to `d`
+    /// for unsent data (`Some(ZERO)`: reset the connection at once). The kernel counts whole
+    /// seconds, so a fraction rounds up: a non-zero linger never becomes the reset.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a duration past `i32::MAX` seconds; the OS error from
+    /// `setsockopt`.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let value = libc::linger {
+            l_onoff: libc::c_int::from(linger.is_some()),
+            l_linger: linger.map_or(Ok(0), linger_seconds)?,
+        };
+        self.set(libc::SOL_SOCKET, SO_LINGER_SECONDS, value)
+    }
+
+    /// Reads `SO_LINGER` (see [`set_linger`](Socket::set_linger)).
+    ///
+    /// # Errors
+    ///
+    /// The OS error from `getsockopt`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        let value: libc::linger = self.get(libc::SOL_SOCKET, SO_LINGER_SECONDS)?;
+        Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger.max(0) as u64)))
     }
 
     /// Sets `SO_BROADCAST`.
@@ -416,7 +484,8 @@ impl Socket {
         let mut value = T::default();
         let mut len = mem::size_of::<T>() as libc::socklen_t;
         // SAFETY: `value` is valid for `len` bytes of writes; every option read here is a
-        // plain integer, so any bytes the kernel writes form a valid T.
+        // plain integer or a struct of them (`linger`), so any bytes the kernel writes form a
+        // valid T.
         cvt(unsafe {
             libc::getsockopt(self.raw(), level, name, (&raw mut value).cast(), &mut len)
         })?;
@@ -483,6 +552,22 @@ fn ipv6_mreq(group: Ipv6Addr, interface: u32) -> libc::ipv6_mreq {
     }
 }
 
+/// A linger time in whole seconds, a fraction rounded up.
+fn linger_seconds(linger: Duration) -> io::Result<libc::c_int> {
+    let secs = linger
+        .as_secs()
+        .saturating_add(u64::from(linger.subsec_nanos() > 0));
+    libc::c_int::try_from(secs).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "linger {linger:?} is too long (at most {} s)",
+                libc::c_int::MAX
+            ),
+        )
+    })
+}
+
 fn checked_u8(what: &str, value: u32) -> io::Result<u8> {
     u8::try_from(value).map_err(|_| {
         io::Error::new(
@@ -525,5 +610,19 @@ mod tests {
             checked_int("size", usize::MAX).unwrap_err().kind(),
             io::ErrorKind::InvalidInput
         );
+        assert_eq!(
+            linger_seconds(Duration::from_secs(u64::MAX))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn linger_fractions_round_up_so_a_linger_never_becomes_a_reset() {
+        assert_eq!(linger_seconds(Duration::ZERO).unwrap(), 0);
+        assert_eq!(linger_seconds(Duration::from_millis(1)).unwrap(), 1);
+        assert_eq!(linger_seconds(Duration::from_millis(1500)).unwrap(), 2);
+        assert_eq!(linger_seconds(Duration::from_secs(7)).unwrap(), 7);
     }
 }

@@ -114,6 +114,35 @@ rt_test! {
         assert!(every.next().await.unwrap() >= before + period);
     }
 
+    // Proves: `reset_immediately` makes an interval whose next tick is a minute away tick at
+    // once, and the tick after that is a period later again.
+    async fn reset_immediately_ticks_at_once() {
+        let period = Duration::from_secs(60);
+        let mut every = interval(period);
+        ready_tick(&mut every);
+        assert!(every.next().now_or_never().is_none(), "the second tick is a minute away");
+        every.reset_immediately();
+        every.tick().await;
+        assert!(every.next().now_or_never().is_none(), "only one tick was due");
+    }
+
+    // Proves: `reset_after` and `reset_at` move the next tick to the asked instant, never
+    // before it; a huge `reset_after` neither panics nor fires.
+    async fn reset_after_and_reset_at_move_the_next_tick() {
+        let mut every = interval(Duration::from_secs(60));
+        ready_tick(&mut every);
+        let before = Instant::now();
+        every.reset_after(PERIOD);
+        assert!(every.tick().await >= before + PERIOD);
+        let at = Instant::now() + PERIOD;
+        every.reset_at(at);
+        assert_eq!(every.tick().await, at);
+        every.reset_at(Instant::now() - PERIOD);
+        ready_tick(&mut every);
+        every.reset_after(Duration::MAX);
+        assert!(every.next().now_or_never().is_none());
+    }
+
     // Proves that a zero period is refused with a message saying what to use instead.
     fn zero_period_panics_with_a_message(flavor) {
         let rt = flavor.build();

@@ -1,7 +1,8 @@
-//! `timeout` and `timeout_at`: both outcomes, the error's conversions, and what happens
-//! to the wrapped future.
+//! `timeout` and `timeout_at`: both outcomes, the error's conversions, what happens to the
+//! wrapped future, and tokio's shapes: `IntoFuture` arguments, `time::error::Elapsed`,
+//! `get_ref`/`get_mut`/`into_inner`.
 
-use std::future::pending;
+use std::future::{IntoFuture, Ready, pending, ready};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -73,9 +74,41 @@ rt_test! {
         let wrapped = timeout(Duration::from_secs(1), async { 9 });
         assert_eq!(wrapped.into_inner().await, 9);
     }
+
+    // Proves: `timeout` and `timeout_at` take anything `IntoFuture` (as tokio's), and the
+    // error is also reachable as `runtime::time::error::Elapsed`.
+    async fn timeout_takes_into_future() {
+        assert_eq!(timeout(Duration::from_secs(10), Answer).await, Ok(42));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert_eq!(timeout_at(deadline, Answer).await, Ok(42));
+        let err: runtime::time::error::Elapsed =
+            timeout(Duration::ZERO, pending::<()>()).await.unwrap_err();
+        assert_eq!(err, elapsed().await);
+    }
+
+    // Proves: `get_ref` and `get_mut` reach the wrapped future before it is polled, and
+    // `into_inner` returns it (with what `get_mut` changed).
+    async fn get_ref_get_mut_and_into_inner_reach_the_future() {
+        let mut wrapped = timeout(Duration::from_secs(10), ready(1));
+        let _: &Ready<i32> = wrapped.get_ref();
+        *wrapped.get_mut() = ready(5);
+        assert_eq!(wrapped.into_inner().await, 5);
+    }
 }
 
 /// An `Elapsed` to compare with (it has no public constructor).
 async fn elapsed() -> Elapsed {
     timeout(Duration::ZERO, pending::<()>()).await.unwrap_err()
+}
+
+/// Not a future itself, only `IntoFuture`, like a builder that ported code awaits.
+struct Answer;
+
+impl IntoFuture for Answer {
+    type Output = i32;
+    type IntoFuture = Ready<i32>;
+
+    fn into_future(self) -> Ready<i32> {
+        ready(42)
+    }
 }

@@ -177,7 +177,7 @@ rt_test! {
         };
         assert_eq!(both, ("to both".into(), "to both".into()));
 
-        first.leave_multicast_v6(group, lo).unwrap();
+        first.leave_multicast_v6(&group, lo).unwrap();
         sender.send_to(b"after leave", to).await.unwrap();
         within(LIMIT, "the member still receives", async {
             assert_eq!(recv_text(&second).await, "after leave");

@@ -73,8 +73,9 @@ rt_test! {
         .await;
     }
 
-    // Proves: `peer_cred` reports this process's uid, gid and pid, on both ends of a pair and
-    // on both ends of an accepted connection.
+    // Proves: `peer_cred` reports this process's uid, gid and pid (through tokio's
+    // `UCred::uid()`/`gid()`/`pid()`), on both ends of a pair and on both ends of an accepted
+    // connection.
     async fn peer_cred_reports_our_uid_gid_and_pid() {
         // SAFETY: getuid, getgid and getpid cannot fail and touch no memory of ours.
         let (uid, gid, pid) = unsafe { (libc::getuid(), libc::getgid(), libc::getpid()) };
@@ -90,9 +91,10 @@ rt_test! {
             ("accepted", &accepted),
         ] {
             let cred = s.peer_cred().unwrap();
-            assert_eq!((cred.uid, cred.gid), (uid, gid), "{what}");
+            assert_eq!((cred.uid(), cred.gid()), (uid, gid), "{what}");
+            assert_eq!((cred.uid, cred.gid, cred.pid), (cred.uid(), cred.gid(), cred.pid()));
             if cfg!(any(target_os = "linux", target_os = "android")) {
-                assert_eq!(cred.pid, Some(pid), "{what}");
+                assert_eq!(cred.pid(), Some(pid), "{what}");
             }
         }
     }

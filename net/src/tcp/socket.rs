@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
+use std::time::Duration;
 
 use sys::{Domain, Socket, Type};
 
@@ -94,6 +95,53 @@ impl TcpSocket {
     /// The OS error.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.set_nodelay(nodelay)
+    }
+
+    /// Sets `SO_KEEPALIVE`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        self.inner.set_keepalive(keepalive)
+    }
+
+    /// Reads `SO_KEEPALIVE`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.inner.keepalive()
+    }
+
+    /// Sets `SO_LINGER`: `None` turns lingering off; `Some(d)` makes closing wait up to `d`
+    /// for unsent data, `Some(Duration::ZERO)` resets the connection on close. The kernel
+    /// counts whole seconds; a fraction rounds up.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a duration past `i32::MAX` seconds; the OS error.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.inner.set_linger(dur)
+    }
+
+    /// Reads `SO_LINGER`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.inner.linger()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.take_error()
     }
 
     /// Sets `SO_SNDBUF`.

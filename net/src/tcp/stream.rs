@@ -4,10 +4,12 @@ use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
 
-use runtime::io::{AsyncFd, Interest};
+use runtime::io::{AsyncFd, Interest, Ready};
 use sys::{Socket, Type};
 
+use super::split_owned::{self, OwnedReadHalf, OwnedWriteHalf};
 use crate::addr::{ToSocketAddrs, each_addr};
 use crate::stream::{domain, impl_as_fd, impl_byte_stream, inet};
 
@@ -105,6 +107,35 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// Sets `SO_LINGER`: `None` turns lingering off; `Some(d)` makes closing wait up to `d`
+    /// for unsent data, `Some(Duration::ZERO)` resets the connection on close. The kernel
+    /// counts whole seconds; a fraction rounds up.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a duration past `i32::MAX` seconds; the OS error.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.get_ref().set_linger(dur)
+    }
+
+    /// Reads `SO_LINGER`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.io.get_ref().linger()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// Sets `IP_TTL`.
     ///
     /// # Errors
@@ -139,6 +170,20 @@ impl TcpStream {
     /// `NotConnected`, or another OS error.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
+    }
+
+    /// Waits until the stream is ready for any of `interest`'s directions and says which, as
+    /// tokio's `ready`: e.g. `Interest::READABLE | Interest::WRITABLE` in one wait. The
+    /// readiness is kept for the next operation; one that then returns `WouldBlock` clears
+    /// it ([`try_read`](Self::try_read), [`try_write`](Self::try_write)).
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let mut guard = self.io.ready(interest).await?;
+        guard.retain_ready();
+        Ok(guard.ready())
     }
 
     /// Waits until the stream is readable (data, end of stream, or an error).
@@ -197,6 +242,12 @@ impl TcpStream {
     /// None today; kept fallible like tokio's.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+
+    /// Splits the stream into owned halves that can move to different tasks; `reunite`
+    /// joins them back. Dropping the write half shuts the write side down, as in tokio.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned::split_owned(self)
     }
 }
 

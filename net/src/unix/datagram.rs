@@ -132,6 +132,15 @@ impl UnixDatagram {
         SocketAddr::decode(self.io.get_ref().local_addr()?)
     }
 
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// The connected peer's address.
     ///
     /// # Errors

@@ -7,10 +7,12 @@
 
 mod datagram;
 mod listener;
+mod split_owned;
 mod stream;
 
 pub use datagram::UnixDatagram;
 pub use listener::{Incoming, UnixListener};
+pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::UnixStream;
 pub use sys::PeerCred as UCred;
 

@@ -6,9 +6,10 @@ use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use runtime::io::{AsyncFd, Interest};
+use runtime::io::{AsyncFd, Interest, Ready};
 use sys::{Domain, SockAddr, Socket, Type};
 
+use super::split_owned::{self, OwnedReadHalf, OwnedWriteHalf};
 use super::{SocketAddr, UCred};
 use crate::stream::{impl_as_fd, impl_byte_stream};
 
@@ -97,6 +98,15 @@ impl UnixStream {
         self.io.get_ref().peer_cred()
     }
 
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// Shuts down the read, write, or both halves.
     ///
     /// # Errors
@@ -104,6 +114,20 @@ impl UnixStream {
     /// The OS error.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
+    }
+
+    /// Waits until the stream is ready for any of `interest`'s directions and says which, as
+    /// tokio's `ready`: e.g. `Interest::READABLE | Interest::WRITABLE` in one wait. The
+    /// readiness is kept for the next operation; one that then returns `WouldBlock` clears
+    /// it ([`try_read`](Self::try_read), [`try_write`](Self::try_write)).
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let mut guard = self.io.ready(interest).await?;
+        guard.retain_ready();
+        Ok(guard.ready())
     }
 
     /// Waits until the stream is readable.
@@ -160,6 +184,12 @@ impl UnixStream {
     /// None today; kept fallible like tokio's.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
         Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+
+    /// Splits the stream into owned halves that can move to different tasks; `reunite`
+    /// joins them back. Dropping the write half shuts the write side down, as in tokio.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned::split_owned(self)
     }
 }
 

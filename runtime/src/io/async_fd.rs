@@ -114,6 +114,22 @@ impl<T: AsRawFd> AsyncFd<T> {
         Ok(self.guard(event))
     }
 
+    /// Waits until the descriptor is ready for any of `interest`'s directions; the guard's
+    /// [`ready`](AsyncFdReadyGuard::ready) says which (both, if both are), as tokio's
+    /// `AsyncFd::ready`.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        let event = match (interest.is_readable(), interest.is_writable()) {
+            (true, false) => self.registration.readiness(Direction::Read).await?,
+            (false, true) => self.registration.readiness(Direction::Write).await?,
+            _ => self.registration.readiness_either().await?,
+        };
+        Ok(self.guard(event))
+    }
+
     /// Poll form of [`readable`](AsyncFd::readable). Only the last task to poll is woken
     /// (one waker slot per direction, as in tokio); use `readable()` for many waiters.
     ///
@@ -259,7 +275,8 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     }
 }
 
-/// Readiness granted by [`AsyncFd::readable`] or [`AsyncFd::writable`].
+/// Readiness granted by [`AsyncFd::readable`], [`AsyncFd::writable`] or
+/// [`AsyncFd::ready`].
 ///
 /// Use [`try_io`](AsyncFdReadyGuard::try_io) to run the operation: a `WouldBlock` clears
 /// the readiness so the next wait sleeps until a new edge.

@@ -59,6 +59,35 @@ impl Registration {
         .await
     }
 
+    /// Future-based readiness for either direction: the first to be ready, reported with
+    /// whatever the other direction has at the same tick. Waits in both directions' waiter
+    /// lists (the protocol is unchanged) and takes one snapshot of both once either wakes.
+    pub(crate) async fn readiness_either(&self) -> io::Result<ReadyEvent> {
+        let mask = Direction::Read.mask() | Direction::Write.mask();
+        let mut read = pin!(self.io.readiness(Direction::Read));
+        let mut write = pin!(self.io.readiness(Direction::Write));
+        poll_fn(|cx| {
+            let coop = ready!(coop::poll_proceed(cx));
+            loop {
+                let (r, w) = (read.as_mut().poll(cx), write.as_mut().poll(cx));
+                match (r, w) {
+                    (Poll::Pending, Poll::Pending) => return Poll::Pending,
+                    (Poll::Ready(Err(e)), _) | (_, Poll::Ready(Err(e))) => {
+                        return Poll::Ready(Err(e));
+                    }
+                    _ => {}
+                }
+                // `None`: another task cleared it in between; a completed wait, polled
+                // again, waits afresh, so this loops only while readiness keeps changing.
+                if let Some(event) = self.io.ready_in(mask) {
+                    coop.made_progress();
+                    return Poll::Ready(event);
+                }
+            }
+        })
+        .await
+    }
+
     /// Clears readiness granted by `event` on the caller's judgement (closed bits stay).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);

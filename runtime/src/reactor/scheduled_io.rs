@@ -195,12 +195,18 @@ impl ScheduledIo {
 
     /// The readiness usable in `direction` right now, or the shutdown error.
     pub(crate) fn ready_now(&self, direction: Direction) -> Option<io::Result<ReadyEvent>> {
+        self.ready_in(direction.mask())
+    }
+
+    /// The readiness among `mask`'s bits right now, from one snapshot (so one tick), or the
+    /// shutdown error.
+    pub(crate) fn ready_in(&self, mask: Readiness) -> Option<io::Result<ReadyEvent>> {
         let curr = self.readiness.load(Ordering::Acquire);
         if curr & SHUTDOWN != 0 {
             return Some(Err(gone()));
         }
         let ready = Readiness::from_u8((curr & READINESS_MASK) as u8);
-        let ready = Readiness::from_u8(ready.as_u8() & direction.mask().as_u8());
+        let ready = Readiness::from_u8(ready.as_u8() & mask.as_u8());
         (!ready.is_empty()).then_some(Ok(ReadyEvent {
             tick: tick_of(curr),
             ready,

@@ -133,8 +133,24 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let next = super::deadline_after(self.period);
-        Pin::new(&mut self.delay).reset(next);
+        self.reset_at(super::deadline_after(self.period));
+    }
+
+    /// Restarts the schedule: the next tick is now (the next `tick()` completes at once),
+    /// and the ones after it a period apart.
+    pub fn reset_immediately(&mut self) {
+        self.reset_at(Instant::now());
+    }
+
+    /// Restarts the schedule: the next tick is `after` from now (a duration too large for
+    /// an `Instant` means the far future, never a panic).
+    pub fn reset_after(&mut self, after: Duration) {
+        self.reset_at(super::deadline_after(after));
+    }
+
+    /// Restarts the schedule: the next tick is at `deadline` (at once if it has passed).
+    pub fn reset_at(&mut self, deadline: Instant) {
+        Pin::new(&mut self.delay).reset(deadline);
     }
 }
 

@@ -16,6 +16,11 @@ mod sleep;
 mod timeout;
 pub(crate) mod wheel;
 
+/// Time error types, where tokio has them: `runtime::time::error::Elapsed`.
+pub mod error {
+    pub use super::timeout::Elapsed;
+}
+
 pub(crate) use handle::TimerHandle;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};

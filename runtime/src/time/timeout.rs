@@ -2,7 +2,7 @@
 
 use std::error::Error;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Sleep, sleep, sleep_until};
 use crate::task::coop;
 
-/// Runs `future` for at most `duration`: `Ok(output)` if it finishes first, `Err(Elapsed)`
+/// Runs `future` (anything [`IntoFuture`]) for at most `duration`: `Ok(output)` if it finishes first, `Err(Elapsed)`
 /// otherwise (the future is dropped with the `Timeout`). The future is polled before the
 /// deadline is checked, so a ready future wins even with a zero duration.
 ///
@@ -28,9 +28,9 @@ use crate::task::coop;
 /// assert!(slow.is_err());
 /// # });
 /// ```
-pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
-        future,
+        future: future.into_future(),
         delay: sleep(duration),
     }
 }
@@ -40,9 +40,9 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// # Panics
 ///
 /// Outside a runtime.
-pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
-        future,
+        future: future.into_future(),
         delay: sleep_until(deadline),
     }
 }
@@ -62,6 +62,12 @@ impl<F> Timeout<F> {
     /// The wrapped future.
     pub fn get_ref(&self) -> &F {
         &self.future
+    }
+
+    /// The wrapped future, mutably (only reachable while the `Timeout` is not pinned, or is
+    /// `Unpin`).
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.future
     }
 
     /// Consumes the timeout, returning the wrapped future.

@@ -52,6 +52,12 @@ impl Interest {
     /// Both directions: what the runtime registers every descriptor with.
     pub const BOTH: Interest = Interest(0b11);
 
+    /// Both interests: `self | other` in a `const`, as tokio's `Interest::add`.
+    #[must_use]
+    pub const fn add(self, other: Interest) -> Interest {
+        Interest(self.0 | other.0)
+    }
+
     /// Whether this interest includes readable readiness.
     pub const fn is_readable(self) -> bool {
         self.0 & Self::READABLE.0 != 0
