@@ -381,6 +381,7 @@ mod tests {
                         if finished {
                             return seen;
                         }
+                        std::thread::yield_now(); // let the owner run (matters under miri)
                     }
                 })
             })
