@@ -494,6 +494,17 @@ pub fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
 }
 
+/// Yields until `done` holds; fails after many rounds instead of spinning forever.
+pub async fn yield_until(mut done: impl FnMut() -> bool) {
+    for _ in 0..100_000 {
+        if done() {
+            return;
+        }
+        runtime::task::yield_now().await;
+    }
+    panic!("condition still false after 100,000 yields");
+}
+
 /// The message of a panic payload (`panic!` with a literal or with format arguments).
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload

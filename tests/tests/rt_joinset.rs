@@ -9,19 +9,8 @@ use std::time::Duration;
 use runtime::Builder;
 use runtime::task::{self, JoinSet, yield_now};
 use runtime::time::sleep;
-use tests::rt::{DropCounter, oneshot, panic_message, soak};
+use tests::rt::{DropCounter, oneshot, panic_message, soak, yield_until};
 use tests::rt_test;
-
-/// Yields until `done` holds; fails after many rounds instead of spinning forever.
-async fn yield_until(mut done: impl FnMut() -> bool) {
-    for _ in 0..100_000 {
-        if done() {
-            return;
-        }
-        yield_now().await;
-    }
-    panic!("condition still false after 100,000 yields");
-}
 
 rt_test! {
     // Proves that join_next returns tasks in the order they completed, not the order

@@ -13,19 +13,8 @@ use futures_util::FutureExt;
 use runtime::Handle;
 use runtime::task::{JoinHandle, spawn_local, yield_now};
 use runtime::time::sleep;
-use tests::rt::{DropCounter, Flavor, WakerSlot, oneshot, panic_message};
+use tests::rt::{DropCounter, Flavor, WakerSlot, oneshot, panic_message, yield_until};
 use tests::rt_test;
-
-/// Yields until `done` holds; fails after many rounds instead of spinning forever.
-async fn yield_until(mut done: impl FnMut() -> bool) {
-    for _ in 0..100_000 {
-        if done() {
-            return;
-        }
-        yield_now().await;
-    }
-    panic!("condition still false after 100,000 yields");
-}
 
 rt_test! {
     // Proves that 10,000 tasks spawned at once all run to completion and each JoinHandle
