@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Context, Poll, Waker};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runtime::{Builder, Runtime};
 
@@ -565,6 +565,31 @@ pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("listing /proc/self/task")
         .count()
+}
+
+/// Waits (up to 5 s) for `(fd_count(), thread_count())` to come back to `baseline` and
+/// returns them: a joined thread can stay listed in /proc/self/task for a moment after
+/// `join` returns.
+pub fn settled_counts(baseline: (usize, usize)) -> (usize, usize) {
+    let give_up = Instant::now() + Duration::from_secs(5);
+    loop {
+        let counts = (fd_count(), thread_count());
+        if counts == baseline || Instant::now() > give_up {
+            return counts;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Runs `warm_up` (a cycle that makes whatever lazy process-wide state exists) and returns
+/// the `(fd_count(), thread_count())` baseline to compare later cycles against: the counts
+/// from before the warm-up, once its threads are gone from /proc. Counting right after
+/// the warm-up once took its last, already joined thread as part of the baseline. What
+/// the warm-up legitimately keeps shows up as the settle giving up, and then counts.
+pub fn baseline_counts_after(warm_up: impl FnOnce()) -> (usize, usize) {
+    let before = (fd_count(), thread_count());
+    warm_up();
+    settled_counts(before)
 }
 
 /// CPU time (user + system) this process has used so far.

@@ -6,12 +6,11 @@
 use std::future::pending;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runtime::io::AsyncFd;
 use runtime::time::sleep;
-use tests::rt::{Flavor, fd_count, thread_count, with_hang_guard};
+use tests::rt::{Flavor, baseline_counts_after, settled_counts, with_hang_guard};
 
 /// One runtime's life: tasks (finished and still parked), an AsyncFd with traffic, a
 /// sleep, a pending timer, and a blocking job; then the drop.
@@ -46,30 +45,16 @@ fn one_cycle(flavor: Flavor) {
     drop(rt);
 }
 
-/// Waits (up to 5 s) for the counts to come back to `baseline`: a joined thread can
-/// linger in /proc for a moment after `join` returns.
-fn settled_counts(baseline: (usize, usize)) -> (usize, usize) {
-    let give_up = Instant::now() + Duration::from_secs(5);
-    loop {
-        let counts = (fd_count(), thread_count());
-        if counts == baseline || Instant::now() > give_up {
-            return counts;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
 // Proves that building, using and dropping a runtime 1,000 times, alternating the two
 // flavors, leaves the process with exactly the descriptors and threads it had before:
 // the poller, its waker, every registration, every worker and blocking thread and every
 // task's resources are released by the drop.
 // Steps: one warm-up cycle per flavor (lazy process-wide state); record /proc/self/fd
-// and /proc/self/task counts; run the cycles; compare, midway and at the end.
+// and /proc/self/task counts (settled: see `baseline_counts_after`); run the cycles; compare, midway and at the end.
 #[test]
 fn runtime_drop_returns_fd_and_thread_counts_to_baseline() {
     with_hang_guard(|| {
-        Flavor::ALL.into_iter().for_each(one_cycle);
-        let baseline = settled_counts((fd_count(), thread_count()));
+        let baseline = baseline_counts_after(|| Flavor::ALL.into_iter().for_each(one_cycle));
         let cycles = 1000; // the figure: a few seconds even in a debug build
         for cycle in 0..cycles {
             one_cycle(Flavor::ALL[cycle % 2]);

@@ -23,7 +23,9 @@ use runtime::Handle;
 use runtime::task::{JoinHandle, yield_now};
 use runtime::time::{interval, sleep};
 use tests::net::{SelfChild, child_mode};
-use tests::rt::{Flavor, Mailbox, MailboxSender, fd_count, mailbox, soak, thread_count};
+use tests::rt::{
+    Flavor, Mailbox, MailboxSender, baseline_counts_after, mailbox, settled_counts, soak,
+};
 use tests::rt_test;
 
 /// Longest a ring token may wait in one task's mailbox.
@@ -598,19 +600,6 @@ fn one_cycle(flavor: Flavor) {
     drop(rt);
 }
 
-/// Waits (up to 5 s) for the counts to come back to `baseline`: a joined thread can
-/// linger in /proc for a moment after `join` returns.
-fn settled_counts(baseline: (usize, usize)) -> (usize, usize) {
-    let give_up = Instant::now() + Duration::from_secs(5);
-    loop {
-        let counts = (fd_count(), thread_count());
-        if counts == baseline || Instant::now() > give_up {
-            return counts;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
 // Proves that 2,000 build/use/drop cycles, alternating the flavors, leave the process with
 // exactly the descriptors and threads it had before: whatever a runtime, its workers, its
 // blocking pool, its sockets and its tasks take, the drop gives back.
@@ -639,8 +628,7 @@ fn child_body_build_use_drop_cycles() {
     if child_mode(CYCLES_MODE).is_none() {
         return;
     }
-    Flavor::ALL.into_iter().for_each(one_cycle);
-    let baseline = settled_counts((fd_count(), thread_count()));
+    let baseline = baseline_counts_after(|| Flavor::ALL.into_iter().for_each(one_cycle));
     let cycles = soak(2_000);
     for cycle in 0..cycles {
         one_cycle(Flavor::ALL[cycle % 2]);
