@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use runtime::io::{AsyncFd, Interest};
+use runtime::io::{AsyncFd, Interest, Ready};
 use sys::{Role, Socket, Type};
 
 use crate::addr::{ToSocketAddrs, each_addr, first_addr};
@@ -175,6 +175,26 @@ impl UdpSocket {
             .try_io(Interest::WRITABLE, |s| s.send_to(buf, &target.into()))
     }
 
+    /// Sends to the connected peer without waiting: `WouldBlock` if the socket is not known
+    /// to be writable.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, `NotConnected`, or OS errors unchanged.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, |s| s.send(buf))
+    }
+
+    /// Receives from the connected peer without waiting: `WouldBlock` if no datagram is
+    /// known to be queued.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or OS errors unchanged.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |s| s.recv(buf))
+    }
+
     /// Receives without waiting: `WouldBlock` if no datagram is known to be queued.
     ///
     /// # Errors
@@ -183,6 +203,19 @@ impl UdpSocket {
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let (n, from) = self.io.try_io(Interest::READABLE, |s| s.recv_from(buf))?;
         Ok((n, inet(from)?))
+    }
+
+    /// Waits until the socket is ready for any of `interest`'s directions and says which, as
+    /// tokio's `ready`. The readiness is kept for the next operation; one that then returns
+    /// `WouldBlock` clears it.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let mut guard = self.io.ready(interest).await?;
+        guard.retain_ready();
+        Ok(guard.ready())
     }
 
     /// Waits until a datagram can be received.

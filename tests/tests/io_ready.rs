@@ -121,4 +121,72 @@ rt_test! {
         let ready = within(LIMIT, "ready", a.ready(BOTH)).await.unwrap();
         assert!(ready.is_readable() && ready.is_writable(), "{ready:?}");
     }
+
+    // Proves: the owned halves of a TCP and a Unix stream answer `ready` like the stream
+    // they came from: the write half reports writable, the read half waits until the peer
+    // writes and then finds the data with `try_read`.
+    async fn owned_halves_ready() {
+        let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let connect = net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = futures_util::join!(connect, listener.accept());
+        let mut client = client.unwrap();
+        let (read_half, write_half) = accepted.unwrap().0.into_split();
+        let ready = within(LIMIT, "writable", write_half.ready(Interest::WRITABLE)).await.unwrap();
+        assert!(ready.is_writable(), "{ready:?}");
+        let waiter = runtime::spawn(async move {
+            let ready = read_half.ready(Interest::READABLE).await?;
+            let mut buf = [0; 2];
+            read_half.try_read(&mut buf).map(|n| (ready, buf, n))
+        });
+        assert_still_waiting(&waiter, "OwnedReadHalf::ready(READABLE)").await;
+        client.write_all(b"hi").await.unwrap();
+        let (ready, buf, n) = within(LIMIT, "readable", waiter).await.unwrap().unwrap();
+        assert!(ready.is_readable(), "{ready:?}");
+        assert_eq!(&buf[..n], b"hi");
+
+        let (a, mut b) = net::UnixStream::pair().unwrap();
+        let (a_read, a_write) = a.into_split();
+        b.write_all(b"x").await.unwrap();
+        let ready = within(LIMIT, "unix read half", a_read.ready(Interest::READABLE)).await;
+        assert!(ready.unwrap().is_readable());
+        let ready = within(LIMIT, "unix write half", a_write.ready(BOTH)).await.unwrap();
+        assert!(ready.is_writable(), "{ready:?}");
+    }
+
+    // Proves: the datagram sockets have tokio's readiness API: `ready`, `readable`,
+    // `writable`, and `try_send`/`try_recv` that say `WouldBlock` instead of waiting.
+    async fn datagram_sockets_ready_and_try_io() {
+        let (a, b) = net::UnixDatagram::pair().unwrap();
+        let mut buf = [0; 8];
+        assert_eq!(b.try_recv(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        within(LIMIT, "unix writable", a.writable()).await.unwrap();
+        assert_eq!(a.try_send(b"dg").unwrap(), 2);
+        let ready = within(LIMIT, "unix ready", b.ready(Interest::READABLE)).await.unwrap();
+        assert!(ready.is_readable(), "{ready:?}");
+        assert_eq!(b.try_recv(&mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"dg");
+
+        let dir = std::env::temp_dir().join(format!("io_ready_dg_{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let bound = net::UnixDatagram::bind(&dir).unwrap();
+        let unbound = net::UnixDatagram::unbound().unwrap();
+        within(LIMIT, "unbound writable", unbound.writable()).await.unwrap();
+        assert_eq!(unbound.try_send_to(b"to", &dir).unwrap(), 2);
+        within(LIMIT, "bound readable", bound.readable()).await.unwrap();
+        assert_eq!(bound.try_recv_from(&mut buf).unwrap().0, 2);
+        assert_eq!(&buf[..2], b"to");
+        std::fs::remove_file(&dir).unwrap();
+
+        let x = net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let y = net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        x.connect(y.local_addr().unwrap()).await.unwrap();
+        y.connect(x.local_addr().unwrap()).await.unwrap();
+        assert_eq!(y.try_recv(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        within(LIMIT, "udp writable", x.ready(Interest::WRITABLE)).await.unwrap();
+        assert_eq!(x.try_send(b"udp").unwrap(), 3);
+        let ready = within(LIMIT, "udp readable", y.ready(Interest::READABLE)).await.unwrap();
+        assert!(ready.is_readable(), "{ready:?}");
+        assert_eq!(y.try_recv(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"udp");
+    }
 }

@@ -7,7 +7,7 @@ use std::io;
 use std::time::Duration;
 
 use futures_util::io::AsyncReadExt;
-use net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixStream};
+use net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use tests::net::within;
 use tests::rt_test;
 
@@ -98,5 +98,13 @@ rt_test! {
         let (c, _d) = UnixDatagram::pair().unwrap();
         assert!(c.take_error().unwrap().is_none());
         assert!(TcpSocket::new_v4().unwrap().take_error().unwrap().is_none());
+        let tcp_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert!(tcp_listener.take_error().unwrap().is_none());
+        let path = std::env::temp_dir().join(format!("sockopt_listener_{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let unix_listener = UnixListener::bind(&path).unwrap();
+        assert!(unix_listener.take_error().unwrap().is_none());
+        drop(unix_listener);
+        std::fs::remove_file(&path).unwrap();
     }
 }

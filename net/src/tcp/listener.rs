@@ -106,6 +106,15 @@ impl TcpListener {
         inet(self.acceptor.io.get_ref().local_addr()?)
     }
 
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.acceptor.io.get_ref().take_error()
+    }
+
     /// Sets `IP_TTL` for accepted connections.
     ///
     /// # Errors

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
+use runtime::io::{Interest, Ready};
 
 use super::TcpStream;
 use crate::stream;
@@ -88,6 +89,15 @@ impl OwnedReadHalf {
         self.inner.peek(buf).await
     }
 
+    /// See [`TcpStream::ready`]; the readiness is shared with the other half.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.inner.ready(interest).await
+    }
+
     /// See [`TcpStream::readable`].
     ///
     /// # Errors
@@ -138,6 +148,15 @@ impl OwnedWriteHalf {
     /// The OS error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+
+    /// See [`TcpStream::ready`]; the readiness is shared with the other half.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.inner.ready(interest).await
     }
 
     /// See [`TcpStream::writable`].

@@ -6,7 +6,7 @@ use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use runtime::io::AsyncFd;
+use runtime::io::{AsyncFd, Interest, Ready};
 use sys::{Domain, SockAddr, Socket, Type, UnixAddr};
 
 use super::SocketAddr;
@@ -121,6 +121,79 @@ impl UnixDatagram {
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let (n, from) = self.io.read_with(|s| s.recv_from(buf)).await?;
         Ok((n, SocketAddr::decode(from)?))
+    }
+
+    /// Sends to the connected peer without waiting: `WouldBlock` if the socket is not known
+    /// to be writable.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, `NotConnected`, or OS errors unchanged.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, |s| s.send(buf))
+    }
+
+    /// Receives without waiting: `WouldBlock` if no datagram is known to be queued.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or OS errors unchanged.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |s| s.recv(buf))
+    }
+
+    /// Sends to the socket at `path` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a bad path; `WouldBlock`; the OS error.
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let addr = SockAddr::unix(path.as_ref())?;
+        self.io
+            .try_io(Interest::WRITABLE, |s| s.send_to(buf, &addr))
+    }
+
+    /// Receives a datagram and its sender's address without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or OS errors unchanged.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, from) = self.io.try_io(Interest::READABLE, |s| s.recv_from(buf))?;
+        Ok((n, SocketAddr::decode(from)?))
+    }
+
+    /// Waits until the socket is ready for any of `interest`'s directions and says which, as
+    /// tokio's `ready`. The readiness is kept for the next operation; one that then returns
+    /// `WouldBlock` clears it.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let mut guard = self.io.ready(interest).await?;
+        guard.retain_ready();
+        Ok(guard.ready())
+    }
+
+    /// Waits until a datagram can be received.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await?.retain_ready();
+        Ok(())
+    }
+
+    /// Waits until a datagram can be sent.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await?.retain_ready();
+        Ok(())
     }
 
     /// The local address.

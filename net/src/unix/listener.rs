@@ -100,6 +100,15 @@ impl UnixListener {
         SocketAddr::decode(self.acceptor.io.get_ref().local_addr()?)
     }
 
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from reading the option itself.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.acceptor.io.get_ref().take_error()
+    }
+
     /// Adopts a std listener (made non-blocking and close-on-exec here).
     ///
     /// # Errors

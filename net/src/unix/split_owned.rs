@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
+use runtime::io::{Interest, Ready};
 
 use super::{SocketAddr, UnixStream};
 use crate::stream;
@@ -79,6 +80,15 @@ impl OwnedReadHalf {
         self.inner.local_addr()
     }
 
+    /// See [`UnixStream::ready`]; the readiness is shared with the other half.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.inner.ready(interest).await
+    }
+
     /// See [`UnixStream::readable`].
     ///
     /// # Errors
@@ -129,6 +139,15 @@ impl OwnedWriteHalf {
     /// The OS error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+
+    /// See [`UnixStream::ready`]; the readiness is shared with the other half.
+    ///
+    /// # Errors
+    ///
+    /// An error if the runtime has shut down.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.inner.ready(interest).await
     }
 
     /// See [`UnixStream::writable`].
