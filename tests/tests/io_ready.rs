@@ -1,6 +1,6 @@
 //! Combined readiness, as tokio's: `AsyncFd::ready(Interest)` waits for either direction and
 //! reports what is ready (both at once when both are), waking on a read edge and on a write
-//! edge alike; `TcpStream::ready` and `UnixStream::ready` build on it.
+//! edge alike; `ready` on the streams, their owned halves and the datagram sockets builds on it.
 //! Races: "still waiting" is shown by letting the event loop turn (sleeps) with nothing to
 //! make the descriptor ready; nothing depends on how long anything takes.
 
