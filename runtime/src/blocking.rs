@@ -326,19 +326,16 @@ impl Spawner {
 
     /// Threads that will come back to the queue: busy or idle, not exiting. A thread that
     /// a timed-out shutdown detached counts until its job returns.
-    #[cfg_attr(not(test), expect(dead_code, reason = "introspection for tests"))]
     pub(crate) fn num_threads(&self) -> usize {
         self.shared.state.lock().num_threads
     }
 
-    /// Idle threads that no queued job has reserved.
-    #[cfg_attr(not(test), expect(dead_code, reason = "introspection for tests"))]
+    /// Idle threads that no queued job has reserved (waiting for one).
     pub(crate) fn num_idle(&self) -> usize {
         self.shared.state.lock().num_idle
     }
 
     /// Jobs queued that no thread has taken yet.
-    #[cfg_attr(not(test), expect(dead_code, reason = "introspection for tests"))]
     pub(crate) fn queue_depth(&self) -> usize {
         self.shared.state.lock().queue.len()
     }

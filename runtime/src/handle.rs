@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use crate::RuntimeMetrics;
 use crate::context::{self, SetCurrentGuard, TryCurrentError};
 use crate::scheduler;
 use crate::task::{JoinHandle, boxes};
@@ -69,6 +70,11 @@ impl Handle {
         } else {
             self.inner.spawn(future)
         }
+    }
+
+    /// A live view of the runtime's counters: workers, tasks, queues, I/O, blocking pool.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.inner.clone())
     }
 
     /// Runs a blocking function on the runtime's blocking pool.

@@ -49,6 +49,7 @@ mod builder; // Builder
 mod context; // the thread's current runtime
 mod handle; // Handle
 mod local_runtime; // LocalRuntime: a !Send current-thread runtime for spawn_local
+mod metrics; // RuntimeMetrics: counters read on demand, published by the workers
 mod runtime; // Runtime
 
 #[cfg(feature = "criterion")]
@@ -62,6 +63,7 @@ pub use builder::Builder;
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
 pub use local_runtime::LocalRuntime;
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
 pub use task::{spawn, spawn_blocking};

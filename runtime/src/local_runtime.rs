@@ -96,6 +96,11 @@ impl LocalRuntime {
         self.inner.spawn_blocking(f)
     }
 
+    /// A live view of the runtime's counters (see [`RuntimeMetrics`](crate::RuntimeMetrics)).
+    pub fn metrics(&self) -> crate::RuntimeMetrics {
+        self.inner.metrics()
+    }
+
     /// The runtime's handle.
     pub fn handle(&self) -> &Handle {
         self.inner.handle()

@@ -131,6 +131,11 @@ impl Runtime {
         self.handle.spawn_blocking(f)
     }
 
+    /// A live view of the runtime's counters (see [`RuntimeMetrics`](crate::RuntimeMetrics)).
+    pub fn metrics(&self) -> crate::RuntimeMetrics {
+        self.handle.metrics()
+    }
+
     /// The runtime's handle.
     pub fn handle(&self) -> &Handle {
         &self.handle

@@ -51,6 +51,11 @@ impl BlockingTasks {
         join
     }
 
+    /// The pool the jobs run on (for `RuntimeMetrics`).
+    pub(crate) fn pool(&self) -> &Spawner {
+        &self.pool
+    }
+
     /// Cancels every blocking task that has not started (after the pool shut down).
     pub(crate) fn shutdown(&self) {
         self.owned.close_and_shutdown_all();

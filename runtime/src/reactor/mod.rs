@@ -18,6 +18,8 @@ pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -40,6 +42,9 @@ pub(crate) struct ReactorHandle {
     poller: Poller,
     waker: sys::Waker,
     registrations: Mutex<Registrations>,
+    /// Events dispatched to registrations so far (for `RuntimeMetrics`); added to once
+    /// per turn that dispatched any.
+    events_dispatched: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +96,7 @@ impl Driver {
             poller,
             waker,
             registrations: Mutex::new(Registrations::default()),
+            events_dispatched: AtomicU64::new(0),
         });
         let driver = Driver {
             handle: handle.clone(),
@@ -110,6 +116,10 @@ impl Driver {
         self.handle.poller.wait(&mut self.events, timeout)?;
         self.tick = self.tick.wrapping_add(1);
         self.collect_ready();
+        if !self.ready.is_empty() {
+            let dispatched = self.ready.len() as u64;
+            self.handle.events_dispatched.fetch_add(dispatched, Relaxed);
+        }
         for (io, readiness) in self.ready.drain(..) {
             io.set_readiness(self.tick, readiness);
         }
@@ -212,6 +222,11 @@ impl ReactorHandle {
         }
     }
 
+    /// Events dispatched to registrations so far.
+    pub(crate) fn events_dispatched(&self) -> u64 {
+        self.events_dispatched.load(Relaxed)
+    }
+
     /// Interrupts a blocked [`Driver::turn`].
     pub(crate) fn unpark(&self) {
         if let Err(e) = self.waker.wake() {
@@ -221,8 +236,7 @@ impl ReactorHandle {
         }
     }
 
-    /// How many descriptors are registered (for tests and leak checks).
-    #[cfg_attr(not(test), expect(dead_code, reason = "used by tests"))]
+    /// How many descriptors are registered now.
     pub(crate) fn num_registrations(&self) -> usize {
         self.registrations.lock().slab.len()
     }

@@ -65,6 +65,9 @@ struct Shard<S: 'static> {
     tasks: Slab<Task<S>>,
     /// Set by `close_and_shutdown_all`; later `bind`s to this shard cancel their task.
     closed: bool,
+    /// Tasks ever registered here (for `RuntimeMetrics`): counted under the lock `bind`
+    /// takes anyway, so spawners share no counter.
+    registered: u64,
 }
 
 /// Keeps two shards' locks off one cache line, so workers on different shards do not
@@ -88,6 +91,7 @@ impl<S: Schedule> OwnedTasks<S> {
                     Padded(Mutex::new(Shard {
                         tasks: Slab::new(),
                         closed: false,
+                        registered: 0,
                     }))
                 })
                 .collect(),
@@ -168,6 +172,7 @@ impl<S: Schedule> OwnedTasks<S> {
         let owned_key = (entry.key() << SHARD_BITS) | index;
         task.header().owned_key.store(owned_key, Relaxed);
         entry.insert(task);
+        shard.registered += 1;
         (join, Some(notified))
     }
 
@@ -189,6 +194,14 @@ impl<S: Schedule> OwnedTasks<S> {
         self.shards
             .iter()
             .all(|shard| shard.0.lock().tasks.is_empty())
+    }
+
+    /// Tasks ever registered (not those refused by a closed registry).
+    pub(crate) fn registered_total(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.0.lock().registered)
+            .sum()
     }
 
     /// Number of registered tasks (each shard counted under its own lock, so only

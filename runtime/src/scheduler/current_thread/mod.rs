@@ -44,6 +44,7 @@ use std::thread::ThreadId;
 use parking_lot::{Condvar, Mutex};
 
 use crate::driver::{self, Driver};
+use crate::metrics::{WorkerCells, WorkerStats};
 use crate::reactor;
 use crate::scheduler::inject::Inject;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
@@ -85,6 +86,8 @@ pub(crate) struct Shared {
     inject: Inject<Runnable>,
     park: AtomicU8,
     reactor: Weak<reactor::ReactorHandle>,
+    /// The core's counters as `RuntimeMetrics` reads them.
+    worker: WorkerCells,
 }
 
 /// Where the core waits while no thread is inside `block_on`.
@@ -99,6 +102,7 @@ struct Core {
     queue: VecDeque<Runnable>,
     driver: Driver,
     tick: u32,
+    stats: WorkerStats,
 }
 
 struct Local {
@@ -122,11 +126,13 @@ impl CurrentThread {
             inject: Inject::new(),
             park: AtomicU8::new(EMPTY),
             reactor: Arc::downgrade(&handle.io),
+            worker: WorkerCells::default(),
         });
         let core = Core {
             queue: VecDeque::with_capacity(64),
             driver,
             tick: 0,
+            stats: WorkerStats::new(),
         };
         CurrentThread {
             shared,
@@ -183,6 +189,20 @@ impl CurrentThread {
             self.shared.schedule(task);
         }
         join
+    }
+}
+
+impl Shared {
+    pub(crate) fn owned(&self) -> &OwnedTasks<Arc<Shared>> {
+        &self.owned
+    }
+
+    pub(crate) fn inject_len(&self) -> usize {
+        self.inject.len()
+    }
+
+    pub(crate) fn worker_cells(&self) -> &WorkerCells {
+        &self.worker
     }
 }
 

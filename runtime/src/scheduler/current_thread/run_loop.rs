@@ -37,6 +37,9 @@ impl Shared {
             if waker_state.woken.swap(false, Ordering::AcqRel) {
                 since_driver += 1;
                 if let Poll::Ready(output) = poll_with_budget(future.as_mut(), &mut cx) {
+                    // The core is about to sit unused: let the metrics show where it got.
+                    let core = &mut *guard.core;
+                    core.stats.publish(&self.worker, self.local_queue_len());
                     return output;
                 }
             }
@@ -45,6 +48,7 @@ impl Shared {
             if since_driver >= EVENT_INTERVAL {
                 // Still busy (tasks ready, or a future that keeps waking itself): look at
                 // I/O and timers without blocking, then go on.
+                core.stats.publish(&self.worker, self.local_queue_len());
                 core.driver.park(Some(std::time::Duration::ZERO));
                 since_driver = 0;
             } else if !waker_state.woken.load(Ordering::Acquire) {
@@ -57,14 +61,21 @@ impl Shared {
 
     /// Runs up to `budget` tasks; returns how many ran (fewer: the queues ran dry).
     fn run_tasks(&self, core: &mut Core, budget: u32) -> u32 {
-        for ran in 0..budget {
+        let mut ran = 0;
+        while ran < budget {
             core.tick = core.tick.wrapping_add(1);
-            match self.next_task(core.tick) {
-                Some(task) => task.run(),
-                None => return ran,
-            }
+            let Some(task) = self.next_task(core.tick) else {
+                break;
+            };
+            task.run();
+            ran += 1;
         }
-        budget
+        core.stats.polled(u64::from(ran));
+        ran
+    }
+
+    fn local_queue_len(&self) -> usize {
+        with_local_queue(self, |q| q.len()).unwrap_or(0)
     }
 
     fn next_task(&self, tick: u32) -> Option<Runnable> {
@@ -97,7 +108,9 @@ impl Shared {
             self.park.store(EMPTY, Ordering::Release);
             return;
         }
+        core.stats.parking(&self.worker, self.local_queue_len());
         core.driver.park(None);
+        core.stats.unparked();
         self.park.store(EMPTY, Ordering::Release);
     }
 

@@ -14,6 +14,7 @@ use super::spawner::{Shared, Spawner};
 use super::worker::{self, Core};
 use crate::blocking::Hook;
 use crate::driver::{self, Driver};
+use crate::metrics::WorkerCells;
 use crate::scheduler;
 use crate::scheduler::inject::Inject;
 use crate::task::OwnedTasks;
@@ -67,6 +68,9 @@ pub(crate) fn build(
         // Sharded: every spawn and every finished task takes one of these locks.
         owned: OwnedTasks::with_shards(4 * config.num_workers),
         driver: shared_driver,
+        worker_cells: (0..config.num_workers)
+            .map(|_| WorkerCells::default())
+            .collect(),
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });
     let spawner = Spawner {

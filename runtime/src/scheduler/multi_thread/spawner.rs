@@ -15,6 +15,7 @@ use super::park::{SharedDriver, Unparker};
 use super::queue::Steal;
 use super::worker::{self, Core};
 use crate::driver;
+use crate::metrics::WorkerCells;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::park_thread;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pub(super) idle: Idle,
     pub(super) owned: OwnedTasks<Arc<Shared>>,
     pub(super) driver: Arc<SharedDriver>,
+    /// Per worker: its counters as `RuntimeMetrics` reads them.
+    pub(super) worker_cells: Box<[WorkerCells]>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
     #[expect(
         clippy::vec_box,
@@ -89,6 +92,26 @@ impl Spawner {
         }
         let _leave = LeaveBlockOn(self);
         park_thread::block_on(future)
+    }
+
+    pub(crate) fn owned(&self) -> &OwnedTasks<Arc<Shared>> {
+        &self.shared.owned
+    }
+
+    pub(crate) fn inject_len(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    pub(crate) fn worker_cells(&self) -> &[WorkerCells] {
+        &self.shared.worker_cells
+    }
+
+    /// Tasks in worker `index`'s queue now (0 for an index past the workers).
+    pub(crate) fn local_queue_depth(&self, index: usize) -> usize {
+        self.shared
+            .remotes
+            .get(index)
+            .map_or(0, |remote| remote.steal.len())
     }
 
     /// Waits for every other thread's `block_on` to return, then starts the shutdown.

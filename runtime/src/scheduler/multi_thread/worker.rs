@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::park::Parker;
 use super::queue::{self, Local, Steal};
 use super::spawner::{Remote, Runnable, Shared};
+use crate::metrics::WorkerStats;
 
 /// Ticks between two non-blocking polls of the driver.
 const EVENT_INTERVAL: u32 = 61;
@@ -37,6 +38,7 @@ pub(crate) struct Core {
     /// `None` while the worker sleeps (it is in use then).
     parker: Option<Parker>,
     rand: u32,
+    stats: WorkerStats,
 }
 
 /// The current thread's worker, while it runs one.
@@ -64,6 +66,7 @@ pub(super) fn new_core(index: usize, parker: Parker) -> (Box<Core>, Remote) {
         parker: Some(parker),
         // Any odd seed works for xorshift; spread the workers' victims apart.
         rand: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+        stats: WorkerStats::new(),
     });
     (core, Remote { steal, unpark })
 }
@@ -153,6 +156,8 @@ fn step(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
 /// Polls I/O and timers without blocking, and notices shutdown.
 fn maintenance(shared: &Arc<Shared>, core: Box<Core>) -> Box<Core> {
     let mut core = with_core_installed(core, || shared.driver.poll_if_free());
+    let queued = core.run_queue.len();
+    core.stats.publish(&shared.worker_cells[core.index], queued);
     if shared.inject.is_closed() {
         core.is_shutdown = true;
     }
@@ -169,11 +174,13 @@ fn run_task(shared: &Arc<Shared>, mut core: Box<Core>, task: Runnable) -> Box<Co
         }
     }
     core = with_core_installed(core, || task.run());
+    core.stats.polled(1);
     for _ in 0..MAX_LIFO_POLLS {
         let Some(task) = core.lifo.take() else {
             return core;
         };
         core = with_core_installed(core, || task.run());
+        core.stats.polled(1);
     }
     if let Some(task) = core.lifo.take() {
         core.run_queue.push_back_or_overflow(task, &shared.inject);
@@ -209,6 +216,8 @@ fn park(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
     if !core.transition_to_parked(shared) {
         return core;
     }
+    let queued = core.run_queue.len();
+    core.stats.parking(&shared.worker_cells[core.index], queued);
     while !core.is_shutdown {
         let mut parker = core.parker.take().expect("the parker is home while awake");
         core = with_core_installed(core, || parker.park());
@@ -220,6 +229,7 @@ fn park(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
             break;
         }
     }
+    core.stats.unparked();
     let queued = usize::from(core.lifo.is_some()) + core.run_queue.len();
     if !core.is_searching && queued > 1 {
         // The driver queued several tasks here while we slept: share them.
@@ -301,7 +311,11 @@ impl Core {
             if victim == self.index {
                 continue;
             }
+            let before = self.run_queue.len();
             if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.run_queue) {
+                // The one returned to run now, and the rest it moved here.
+                let stolen = 1 + self.run_queue.len().saturating_sub(before);
+                self.stats.stole(stolen as u64);
                 return Some(task);
             }
         }
