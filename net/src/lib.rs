@@ -36,7 +36,7 @@
 
 mod accept; // accepting with back-off when the process runs out of descriptors
 mod addr; // ToSocketAddrs, lookup_host: address forms, resolution on the blocking pool
-mod compat; // other ecosystems' I/O traits, each behind its feature (`tokio-io`)
+pub mod compat; // other ecosystems' traits, each behind its feature (`hyper`, `tokio-io`)
 mod stream; // AsyncRead/AsyncWrite shared by the byte streams
 pub mod tcp; // TcpListener, TcpStream, TcpSocket
 mod udp; // UdpSocket, multicast
