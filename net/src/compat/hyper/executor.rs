@@ -96,9 +96,7 @@ mod tests {
         })
         .join()
         .unwrap();
-        let in_runtime = rx
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .unwrap();
+        let in_runtime = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
         assert!(in_runtime, "the task ran inside the runtime");
     }
 }

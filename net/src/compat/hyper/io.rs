@@ -153,7 +153,9 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 9);
             poll_fn(|cx| Pin::new(&mut a).poll_flush(cx)).await.unwrap();
-            poll_fn(|cx| Pin::new(&mut a).poll_shutdown(cx)).await.unwrap();
+            poll_fn(|cx| Pin::new(&mut a).poll_shutdown(cx))
+                .await
+                .unwrap();
             let mut buf = [0; 16];
             assert_eq!(read_some(&b, &mut buf).await.unwrap(), 9);
             assert_eq!(&buf[..9], b"head,body");
