@@ -205,11 +205,11 @@ impl fmt::Display for Report {
 }
 
 /// A listener [`serve`] accepts from: TCP or Unix.
-pub trait Listener {
+pub trait Listener: Send + Sync {
     /// Its connections.
     type Stream: Connection;
     /// The next connection.
-    fn accept(&self) -> impl Future<Output = io::Result<Self::Stream>>;
+    fn accept(&self) -> impl Future<Output = io::Result<Self::Stream>> + Send;
 }
 
 /// A byte stream hyper can serve, whose first bytes can be peeked.
