@@ -270,7 +270,10 @@ pub async fn serve<L: Listener>(
         };
         match stream {
             Ok(stream) => {
-                live.retain(|conn| !conn.task.is_finished());
+                // Forget finished connections when the list would grow: amortised O(1).
+                if live.len() == live.capacity() {
+                    live.retain(|conn| !conn.task.is_finished());
+                }
                 live.push(Live::spawn(stream, hyper.clone()));
             }
             // `net` backs off on EMFILE itself; anything else concerns that one client.

@@ -26,7 +26,7 @@ use tests::net::{SelfChild, TempDir, child_mode, within};
 use tests::rt::{Flavor, Sender, oneshot};
 use tests::rt_test;
 
-#[allow(
+#[expect(
     dead_code,
     reason = "main and its command line are the example binary's, not these tests'"
 )]
