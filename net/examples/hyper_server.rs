@@ -451,7 +451,9 @@ pub fn classify(first: &[u8]) -> Option<Protocol> {
     }
 }
 
-/// Peeks at `stream` until [`classify`] decides; `Ok(None)` if the peer closed first.
+/// Peeks at `stream` until [`classify`] decides; `Ok(None)` if the peer closed before
+/// sending anything. A peer that sends part of the preface and closes is only dropped at
+/// `deadline`: a peek cannot see an end-of-stream behind bytes still queued.
 ///
 /// # Errors
 ///

@@ -33,7 +33,7 @@ use tests::rt_test;
 #[path = "../../net/examples/hyper_server.rs"]
 mod hyper_server;
 
-use hyper_server::{Config, HELLO, PREFACE, Protocol, Report, SLOW_BODY, classify};
+use hyper_server::{Config, HELLO, PREFACE, Protocol, Report, SLOW_BODY, classify, detect};
 
 /// A hang guard, not a speed: every wait here takes milliseconds when things work.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -205,6 +205,41 @@ fn classify_decides_on_the_first_differing_byte() {
 }
 
 rt_test! {
+    // Proves the example's peeking detection on real streams: a preface split in two
+    // writes 30 ms apart is HTTP/2 (the short peek waits rather than deciding or
+    // spinning), a request line is HTTP/1 at once, a peer that closes before sending
+    // anything is `None`, and one that sends half a preface and then nothing is dropped
+    // with `TimedOut` at the deadline. Nothing is consumed: the bytes stay for hyper.
+    async fn detect_waits_for_a_split_preface_and_gives_up_at_the_deadline() {
+        let soon = || Instant::now() + Duration::from_millis(300);
+        let (server, mut client) = UnixStream::pair().unwrap();
+        client.write_all(&PREFACE[..10]).await.unwrap();
+        let rest = runtime::spawn(async move {
+            runtime::time::sleep(Duration::from_millis(30)).await;
+            client.write_all(&PREFACE[10..]).await.unwrap();
+            client
+        });
+        let later = Instant::now() + LIMIT;
+        assert_eq!(detect(&server, later).await.unwrap(), Some(Protocol::Http2));
+        let mut preface = [0; 24];
+        let mut server = server;
+        server.read_exact(&mut preface).await.unwrap();
+        assert_eq!(&preface, PREFACE);
+        drop(rest.await.unwrap());
+        assert_eq!(detect(&server, soon()).await.unwrap(), None, "EOF");
+
+        let (server, mut client) = UnixStream::pair().unwrap();
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        assert_eq!(detect(&server, soon()).await.unwrap(), Some(Protocol::Http1));
+
+        let (server, mut client) = UnixStream::pair().unwrap();
+        client.write_all(b"PRI * ").await.unwrap();
+        let deadline = soon();
+        let err = detect(&server, deadline).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(Instant::now() >= deadline);
+    }
+
     // Proves HTTP/1.1 keep-alive: several requests, a 404 among them, go over one client
     // connection (hyper's `SendRequest` has one), and the server counts that one
     // connection drained when it shuts down.
