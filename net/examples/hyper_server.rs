@@ -155,14 +155,21 @@ pub fn run(args: &Args) -> io::Result<Report> {
 
 /// Completes on the first SIGTERM or SIGINT (ctrl-c).
 ///
+/// Both handlers are installed here, before the caller says it listens. That is why
+/// SIGINT is `signal(SignalKind::interrupt())` rather than `runtime::signal::ctrl_c()`,
+/// which is the same stream but installs its handler only when first polled: a ctrl-c
+/// in between would kill the process instead of draining it.
+///
 /// # Errors
 ///
-/// Installing the SIGTERM handler failed.
+/// Installing a handler failed.
 pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send> {
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     Ok(async move {
+        // `None` (the runtime shut down) ends the wait too.
         let term = pin!(terminate.recv());
-        let ctrl_c = pin!(runtime::signal::ctrl_c());
+        let ctrl_c = pin!(interrupt.recv());
         let _ = select(term, ctrl_c).await;
     })
 }

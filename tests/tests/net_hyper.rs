@@ -4,7 +4,7 @@
 //! Its graceful shutdown: a request in flight when the shutdown starts completes and is
 //! counted drained, a connection still busy at the deadline is counted cut, new
 //! connections are refused; the header-read timeout hyper runs on `HyperTimer` fires; and
-//! the real SIGTERM path, in a child process, prints the drained/cut line.
+//! the real signal path (SIGTERM, SIGINT), in a child process, prints the drained/cut line.
 //!
 //! Shutdown counts are exact because every test keeps all its connections open until the
 //! shutdown starts: each is then either drained or cut.
@@ -384,15 +384,20 @@ rt_test! {
 /// The variable that makes this binary the SIGTERM test's server; its value is the flavor.
 const SIGTERM_MODE: &str = "NET_HYPER_SIGTERM_CHILD";
 
-// Proves the real signal path of the example, on both flavors: a child process runs the
-// example's `run` (SIGTERM/ctrl-c handlers, the listener, `serve`); this process
+// Proves the real signal path of the example: a child process runs the example's `run`
+// (the SIGTERM and SIGINT handlers, the listener, `serve`), SIGTERM on the current-thread
+// flavor and SIGINT (ctrl-c) on the multi-thread one; this process
 // 1. reads the child's `listening on` line, opens an HTTP/2 connection (one request,
 //    then idle) and an HTTP/1.1 one whose `/slow/500` head has arrived;
-// 2. sends the child SIGTERM;
+// 2. sends the child the signal;
 // 3. reads the slow body whole; the child exits 0 saying both connections were drained.
 #[test]
 fn sigterm_drains_in_flight_requests_and_says_so() {
-    for flavor in Flavor::ALL {
+    let runs = [
+        (Flavor::CurrentThread, libc::SIGTERM),
+        (Flavor::MultiThread, libc::SIGINT),
+    ];
+    for (flavor, signal) in runs {
         let mut child = SelfChild::spawn("sigterm_child", SIGTERM_MODE, flavor.name());
         let addr: SocketAddr = child
             .line_starting("listening on http://", LIMIT)
@@ -405,7 +410,7 @@ fn sigterm_drains_in_flight_requests_and_says_so() {
             let mut busy = Client::tcp(addr, Protocol::Http1).await;
             let response = busy.get("/slow/500").await;
             assert_eq!(response.status(), StatusCode::OK);
-            child.signal(libc::SIGTERM);
+            child.signal(signal);
             assert_eq!(text(response).await.unwrap(), SLOW_BODY);
             idle.closed().await.unwrap();
             busy.closed().await.unwrap();
@@ -417,7 +422,7 @@ fn sigterm_drains_in_flight_requests_and_says_so() {
                     .stdout
                     .iter()
                     .any(|line| line == "shutdown: 2 connections drained, 0 cut"),
-            "{flavor:?}: the child {} (killed for overrunning: {})\nstdout: {:?}\nstderr: {}",
+            "{flavor:?}, signal {signal}: the child {} (killed for overrunning: {})\nstdout: {:?}\nstderr: {}",
             out.status,
             out.killed,
             out.stdout,
