@@ -200,7 +200,7 @@ impl Config {
 pub struct Report {
     /// Finished by themselves (or on the graceful-shutdown request) in time.
     pub drained: usize,
-    /// Still running at the deadline, and dropped.
+    /// Still running at the deadline, and dropped (or ended by a panic).
     pub cut: usize,
 }
 
@@ -260,7 +260,9 @@ impl Connection for UnixStream {
 /// listener is dropped, so new connections are refused), asks every live connection to
 /// shut down gracefully, waits for them until `config.drain` has passed, and cuts the rest.
 ///
-/// Must run inside a runtime: connections are spawned on the current one.
+/// # Panics
+///
+/// Outside a runtime: connections are spawned on the current one.
 pub async fn serve<L: Listener>(
     listener: L,
     shutdown: impl Future<Output = ()>,
