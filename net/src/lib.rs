@@ -10,7 +10,9 @@
 //! one task can read while another writes), so `futures-util`'s `read_exact`, `write_all`
 //! and `copy` work unchanged. With the feature `tokio-io` (off by default) they also
 //! implement `tokio::io::AsyncRead`/`AsyncWrite`, for tokio-rustls, tokio-util codecs and
-//! tonic.
+//! tonic. With the feature `hyper` (off by default) they implement hyper 1.x's
+//! `rt::Read`/`rt::Write`, and `net::compat::hyper` has hyper's executor and timer: hyper
+//! serves and connects over these streams with no wrapper.
 //!
 //! ```
 //! use futures_util::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,7 +38,7 @@
 
 mod accept; // accepting with back-off when the process runs out of descriptors
 mod addr; // ToSocketAddrs, lookup_host: address forms, resolution on the blocking pool
-mod compat; // other ecosystems' I/O traits, each behind its feature (`tokio-io`)
+pub mod compat; // other ecosystems' traits, each behind its feature (`hyper`, `tokio-io`)
 mod stream; // AsyncRead/AsyncWrite shared by the byte streams
 pub mod tcp; // TcpListener, TcpStream, TcpSocket
 mod udp; // UdpSocket, multicast

@@ -273,6 +273,23 @@ impl SelfChild {
         }
     }
 
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the child.
+    ///
+    /// # Panics
+    ///
+    /// If `kill` fails (the child was already reaped).
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits in pid_t");
+        // SAFETY: `kill` takes no pointers; the pid is our own, not yet reaped, child's.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {signal}): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
     /// Waits for the child to exit, killing it if it is still running after `limit`.
     pub fn finish(mut self, limit: Duration) -> ChildOutcome {
         let deadline = Instant::now() + limit;

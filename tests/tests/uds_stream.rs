@@ -13,6 +13,24 @@ use tests::rt_test;
 const LIMIT: Duration = Duration::from_secs(30);
 
 rt_test! {
+    // Proves: `peek` returns queued data without consuming it, as on TCP: two peeks see the
+    // same bytes and a read afterwards still gets all of them.
+    async fn peek_returns_data_without_consuming_it() {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"hello world").await.unwrap();
+        within(LIMIT, "peek", async {
+            let mut first = [0; 64];
+            let n = a.peek(&mut first).await.unwrap();
+            assert_eq!(&first[..n], b"hello world");
+            let mut second = [0; 64];
+            assert_eq!(a.peek(&mut second).await.unwrap(), n);
+            let mut all = [0; 11];
+            a.read_exact(&mut all).await.unwrap();
+            assert_eq!(&all, b"hello world");
+        })
+        .await;
+    }
+
     // Proves: a listener bound to a path accepts a connection; data crosses both ways intact
     // (larger than the socket buffers); the client's `peer_addr` and the accepted stream's
     // `local_addr` are the listener's path, and the client's own address is unnamed.

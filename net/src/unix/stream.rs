@@ -107,6 +107,17 @@ impl UnixStream {
         self.io.get_ref().take_error()
     }
 
+    /// Receives into `buf` without removing the data from the queue, as
+    /// [`TcpStream::peek`](crate::TcpStream::peek). Data already queued is returned at once
+    /// on every call: waiting for more is up to the caller.
+    ///
+    /// # Errors
+    ///
+    /// OS errors unchanged.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read_with(|s| s.peek(buf)).await
+    }
+
     /// Shuts down the read, write, or both halves.
     ///
     /// # Errors
