@@ -263,6 +263,28 @@ impl Events {
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
+
+    /// Appends an event the kernel did not report (the instrumented poller's spurious
+    /// readiness); `false` if the buffer is full.
+    #[cfg(sys_test_seams)]
+    pub(crate) fn push_spurious(&mut self, token: Token, readiness: Readiness) -> bool {
+        if self.len == self.buf.len() {
+            return false;
+        }
+        let mut events = 0u32;
+        if readiness.is_readable() {
+            events |= libc::EPOLLIN as u32;
+        }
+        if readiness.is_writable() {
+            events |= libc::EPOLLOUT as u32;
+        }
+        self.buf[self.len] = libc::epoll_event {
+            events,
+            u64: token.0 as u64,
+        };
+        self.len += 1;
+        true
+    }
 }
 
 impl std::fmt::Debug for Events {

@@ -287,6 +287,18 @@ impl Events {
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
+
+    /// Appends an event the kernel did not report (the instrumented poller's spurious
+    /// readiness, as a read event); `false` if the buffer is full.
+    #[cfg(sys_test_seams)]
+    pub(crate) fn push_spurious(&mut self, token: Token, _readiness: Readiness) -> bool {
+        if self.len == self.buf.len() {
+            return false;
+        }
+        self.buf[self.len] = change(0, libc::EVFILT_READ, 0, token);
+        self.len += 1;
+        true
+    }
 }
 
 impl std::fmt::Debug for Events {

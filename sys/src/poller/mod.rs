@@ -34,7 +34,16 @@ use std::time::{Duration, Instant};
 )]
 pub(crate) mod imp;
 
-pub use imp::{Events, Poller};
+// The test seam (`--cfg sys_test_seams`, never in a normal build): the same API with every
+// call counted and failures injectable.
+#[cfg(sys_test_seams)]
+pub mod instrumented;
+
+pub use imp::Events;
+#[cfg(not(sys_test_seams))]
+pub use imp::Poller;
+#[cfg(sys_test_seams)]
+pub use instrumented::Poller;
 
 /// Identifies a registration in the events `wait` reports. Opaque to the poller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -224,7 +233,14 @@ pub(crate) fn wait_deadline(
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         let rest = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match wait_once(rest) {
+        #[cfg(sys_test_seams)]
+        let result = match instrumented::injected_wait_error() {
+            Some(error) => Err(error),
+            None => wait_once(rest),
+        };
+        #[cfg(not(sys_test_seams))]
+        let result = wait_once(rest);
+        match result {
             Ok(0) if rest.is_some_and(|r| r.is_zero()) => return Ok(0),
             Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(0),
             // The wait was cut into chunks, or woke early: wait for the rest.
