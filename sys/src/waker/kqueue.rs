@@ -4,9 +4,11 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+use crate::Token;
 use crate::fd::{cvt, owned};
-use crate::poller::imp::{change, first_error};
-use crate::{Poller, Token};
+// The backend's own poller (not the test seam's wrapper): the waker submits changes to
+// its kqueue directly.
+use crate::poller::imp::{Poller, change, first_error};
 
 /// Wakes a poller from any thread.
 #[derive(Debug)]
@@ -22,7 +24,7 @@ impl Waker {
     /// # Errors
     ///
     /// The OS error from duplicating the kqueue or adding the user event.
-    pub fn new(poller: &Poller, token: Token) -> io::Result<Waker> {
+    pub fn new(poller: &crate::Poller, token: Token) -> io::Result<Waker> {
         let kq = Poller::from_owned(dup_cloexec(poller.as_fd())?);
         let flags = libc::EV_ADD | libc::EV_CLEAR;
         let mut add = [change(token.0 as RawFd, libc::EVFILT_USER, flags, token)];
