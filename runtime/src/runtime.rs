@@ -11,7 +11,13 @@ use crate::context;
 use crate::driver::Driver;
 use crate::handle::{EnterGuard, Handle};
 use crate::scheduler::{self, Flavor, current_thread, multi_thread};
+use crate::shutdown::{self as graceful, ShutdownReport};
 use crate::task::{JoinHandle, boxes};
+
+/// How long a graceful shutdown waits for its workers past the deadline, at least: its
+/// tasks are cancelled by then, so a worker only has to notice and exit, unless it is
+/// still inside a poll that ignores the deadline (it is then detached).
+const WORKER_STOP_SLACK: Duration = Duration::from_millis(100);
 
 /// The runtime: a scheduler, an I/O and timer driver, and a blocking pool.
 ///
@@ -59,7 +65,8 @@ impl Runtime {
     ) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
         let blocking_pool = BlockingPool::new(blocking_config(builder));
-        let scheduler = current_thread::CurrentThread::new(driver, driver_handle, owner);
+        let long_poll = builder.long_poll.clone();
+        let scheduler = current_thread::CurrentThread::new(driver, driver_handle, owner, long_poll);
         let handle = runtime_handle(Flavor::CurrentThread(scheduler), &blocking_pool);
         Ok(Runtime {
             handle,
@@ -81,6 +88,7 @@ impl Runtime {
                 stack_size: builder.thread_stack_size,
                 on_thread_start: builder.on_thread_start.clone(),
                 on_thread_stop: builder.on_thread_stop.clone(),
+                long_poll: builder.long_poll.clone(),
             },
         );
         let handle = runtime_handle(Flavor::MultiThread(spawner), &blocking_pool);
@@ -151,6 +159,43 @@ impl Runtime {
         self.shutdown(Some(timeout));
     }
 
+    /// Shuts down gracefully: tasks get until `deadline` from now to finish, then the rest
+    /// are cancelled. Returns what happened, counted exactly ([`ShutdownReport`]).
+    ///
+    /// 1. The shutdown begins: [`shutdown_started`](crate::shutdown_started) futures (and
+    ///    [`Handle::shutdown_started`]) resolve and [`Handle::is_shutting_down`] turns
+    ///    true, so a server can stop accepting and close idle keep-alive connections.
+    ///    From then on, spawns from threads outside the runtime (through a kept
+    ///    [`Handle`], or after [`Handle::enter`], or from a `spawn_blocking` closure) are
+    ///    refused: the future is dropped and its `JoinHandle` resolves to a cancelled
+    ///    `JoinError`. Spawns from inside (its tasks, on its workers) are still accepted
+    ///    during the grace period: a connection handler may need one.
+    /// 2. Until every task has finished or the deadline passes, the runtime runs as
+    ///    usual; the current-thread flavor runs its tasks on this thread meanwhile.
+    ///    It returns early once no task is left.
+    /// 3. At the deadline the tasks still alive are cancelled (their futures dropped).
+    /// 4. The workers are joined (waiting at most 100 ms past the deadline for one stuck
+    ///    in a poll), then the blocking pool: its jobs get until the deadline, and those
+    ///    still running then are detached and counted.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a runtime (a task or a `block_on`): the grace period needs
+    /// this thread to wait, and for the current-thread flavor to run the tasks.
+    pub fn shutdown_gracefully(mut self, deadline: Duration) -> ShutdownReport {
+        assert!(
+            !crate::context::is_running(&self.handle.inner),
+            "shutdown_gracefully: called from inside this runtime (one of its tasks or its \
+             `block_on` future), where it would wait for this very thread; call it from \
+             outside, or use `shutdown_background()`"
+        );
+        self.is_shut_down = true;
+        let deadline = Instant::now().checked_add(deadline);
+        let tasks = graceful::run_grace_period(&self.handle.inner, deadline);
+        let detached_blocking = self.stop_threads(deadline, WORKER_STOP_SLACK);
+        ShutdownReport::new(tasks, detached_blocking)
+    }
+
     /// Shuts down without waiting for worker or blocking threads (they are detached).
     ///
     /// Called from inside this runtime (one of its tasks, or its `block_on` future), it
@@ -169,16 +214,25 @@ impl Runtime {
             return;
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        self.stop_threads(deadline, Duration::ZERO);
+    }
+
+    /// Drops every task, then waits for the workers until `deadline` (but at least
+    /// `worker_slack`) and for the blocking pool until `deadline`. Returns how many
+    /// blocking jobs were still running and had their threads detached.
+    fn stop_threads(&mut self, deadline: Option<Instant>, worker_slack: Duration) -> usize {
+        self.handle.inner.shutdown_signal().begin();
         {
             // Futures dropped here may spawn, sleep or touch I/O: give them a context.
             let _enter = self.handle.enter();
             self.handle.inner.shutdown();
         }
         if let Some(mut workers) = self.workers.take() {
-            workers.wait(remaining(deadline));
+            workers.wait(remaining(deadline).map(|left| left.max(worker_slack)));
         }
-        self.blocking_pool.shutdown(remaining(deadline));
+        let detached = self.blocking_pool.shutdown(remaining(deadline));
         self.handle.inner.shutdown_blocking();
+        detached
     }
 }
 

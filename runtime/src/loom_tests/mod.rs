@@ -53,7 +53,7 @@ impl Sched {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.0.owned.bind(future, self.clone());
+        let (join, notified) = self.0.owned.bind(future, self.clone(), None);
         if let Some(task) = notified {
             self.schedule(task); // else the registry is closed and the task cancelled
         }

@@ -1,4 +1,5 @@
-//! `task::Id`: a unique number per task, and the thread-local "task being run here".
+//! `task::Id`: a unique number per task, and the thread-local "task being run here" (its
+//! id, and its header for `task::name()`).
 //!
 //! Ids come from one global counter starting at 1, so they are never zero and never
 //! reused within a process (a `u64` does not wrap in practice). The harness sets the
@@ -9,7 +10,10 @@
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::raw::Header;
 
 /// An opaque id, unique among all tasks this process ever spawned.
 ///
@@ -33,9 +37,18 @@ pub struct Id(NonZeroU64);
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// The id of the task whose future this thread is polling or dropping, if any.
-    /// Const-initialised without destructor: readable during thread-local teardown.
-    static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
+    /// The task whose future this thread is polling or dropping, if any: its id and,
+    /// for the harness, its header (live for as long as the entry is current, since the
+    /// code that entered holds a reference). Const-initialised without destructor:
+    /// readable during thread-local teardown.
+    static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
+}
+
+/// One entry of [`CURRENT`].
+#[derive(Clone, Copy)]
+struct Current {
+    id: Id,
+    header: Option<NonNull<Header>>,
 }
 
 impl Id {
@@ -87,16 +100,30 @@ pub fn id() -> Id {
 
 /// The id of the task currently running on this thread, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    CURRENT.try_with(Cell::get).ok().flatten()
+    CURRENT.try_with(Cell::get).ok().flatten().map(|c| c.id)
 }
 
-/// Makes `id` the current task id until the guard drops, which restores the previous one.
-pub(super) fn enter(id: Id) -> EnterGuard {
-    EnterGuard(CURRENT.try_with(|cell| cell.replace(Some(id))).ok())
+/// The header of the task being polled or dropped on this thread, if any. It stays live
+/// while the caller is inside that poll or drop (the runner holds a reference).
+pub(super) fn current_header() -> Option<NonNull<Header>> {
+    CURRENT.try_with(Cell::get).ok().flatten()?.header
 }
 
-/// Restores the previous current id on drop (see [`enter`]).
-pub(super) struct EnterGuard(Option<Option<Id>>);
+/// Makes the task with `id` and `header` current until the guard drops, which restores
+/// the previous one. The caller holds a reference to the task for the guard's lifetime.
+pub(super) fn enter(id: Id, header: NonNull<Header>) -> EnterGuard {
+    enter_current(Current {
+        id,
+        header: Some(header),
+    })
+}
+
+fn enter_current(current: Current) -> EnterGuard {
+    EnterGuard(CURRENT.try_with(|cell| cell.replace(Some(current))).ok())
+}
+
+/// Restores the previous current task on drop (see [`enter`]).
+pub(super) struct EnterGuard(Option<Option<Current>>);
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
@@ -123,10 +150,11 @@ mod tests {
     fn enter_sets_and_nested_guards_restore() {
         assert_eq!(try_id(), None);
         let (outer, inner) = (Id::next(), Id::next());
-        let g1 = enter(outer);
+        let headerless = |id| Current { id, header: None };
+        let g1 = enter_current(headerless(outer));
         assert_eq!(id(), outer);
         {
-            let _g2 = enter(inner);
+            let _g2 = enter_current(headerless(inner));
             assert_eq!(id(), inner);
         }
         assert_eq!(id(), outer);

@@ -22,12 +22,21 @@
 //! closed (and the drain finds the task) or sees `closed` and cancels its task: once the
 //! call returns, no task is registered and no `bind` succeeds.
 //!
+//! # Counting, for a graceful shutdown
+//!
+//! Each shard counts the tasks it removed because they completed (`Shard::completed`,
+//! under its lock, so it costs no shared cache line). A graceful shutdown reads the sum
+//! when it begins ([`OwnedTasks::completed`]) and again in the lock hold that closes each
+//! shard ([`OwnedTasks::close_and_count_all`]): the difference is the tasks that
+//! completed in between, and the tasks drained at the close are the ones it cancels.
+//!
 //! No mutex is held while task code runs (futures' destructors, wakers, `Schedule`
 //! callbacks), so all of those may spawn, wake or release freely.
 
 use std::fmt;
 use std::future::Future;
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use slab::Slab;
 
@@ -65,6 +74,20 @@ struct Shard<S: 'static> {
     tasks: Slab<Task<S>>,
     /// Set by `close_and_shutdown_all`; later `bind`s to this shard cancel their task.
     closed: bool,
+    /// Tasks `remove`d from this shard so far (each removal is a completion).
+    completed: u64,
+}
+
+/// What [`OwnedTasks::close_and_count_all`] found: the tasks it cancelled, and the ones
+/// that completed since a [`completed`](OwnedTasks::completed) reading.
+#[derive(Debug, Default)]
+pub(crate) struct ClosedCount {
+    /// Tasks completed since the reading the caller passed in.
+    pub(crate) finished: usize,
+    /// Tasks still alive at the close, now cancelled.
+    pub(crate) cancelled: usize,
+    /// The names of the cancelled tasks that had one.
+    pub(crate) cancelled_names: Vec<Arc<str>>,
 }
 
 /// Keeps two shards' locks off one cache line, so workers on different shards do not
@@ -88,6 +111,7 @@ impl<S: Schedule> OwnedTasks<S> {
                     Padded(Mutex::new(Shard {
                         tasks: Slab::new(),
                         closed: false,
+                        completed: 0,
                     }))
                 })
                 .collect(),
@@ -107,12 +131,13 @@ impl<S: Schedule> OwnedTasks<S> {
         &self,
         future: F,
         scheduler: S,
+        name: Option<Arc<str>>,
     ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let raw = raw::allocate(future, scheduler, None);
+        let raw = raw::allocate(future, scheduler, None, name);
         // SAFETY: `allocate` just made `raw` with output type `F::Output` and three
         // references, one for each of the handles made here.
         unsafe { self.register(raw) }
@@ -131,12 +156,14 @@ impl<S: Schedule> OwnedTasks<S> {
         &self,
         future: F,
         scheduler: S,
+        name: Option<Arc<str>>,
     ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let raw = raw::allocate(future, scheduler, Some(super::current_thread_id()));
+        let owner = Some(super::current_thread_id());
+        let raw = raw::allocate(future, scheduler, owner, name);
         // SAFETY: as in `bind`.
         unsafe { self.register(raw) }
     }
@@ -181,7 +208,19 @@ impl<S: Schedule> OwnedTasks<S> {
             .tasks
             .get(key)
             .is_some_and(|t| t.header_ptr() == task.header_ptr());
-        ours.then(|| shard.tasks.remove(key))
+        if !ours {
+            return None;
+        }
+        shard.completed += 1;
+        Some(shard.tasks.remove(key))
+    }
+
+    /// How many tasks have completed (been removed) so far; see *Counting*.
+    pub(crate) fn completed(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.0.lock().completed)
+            .sum()
     }
 
     /// Returns `true` if no task is registered.
@@ -236,6 +275,76 @@ impl<S: 'static> OwnedTasks<S> {
                 task.shutdown();
             }
         }
+    }
+}
+
+impl<S: 'static> OwnedTasks<S> {
+    /// Like [`close_and_shutdown_all`](Self::close_and_shutdown_all), and counts: the
+    /// tasks completed since `completed_before` (an earlier [`completed`](Self::completed)
+    /// reading), and the tasks it cancels, with their names. A task that completed but
+    /// was not removed yet counts as finished; one being polled elsewhere right now is
+    /// marked cancelled and counts as cancelled. A second call counts nothing.
+    pub(crate) fn close_and_count_all(&self, completed_before: u64) -> ClosedCount {
+        let mut completed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.0.lock();
+            shard.closed = true;
+            completed += shard.completed;
+        }
+        let mut count = ClosedCount {
+            finished: usize::try_from(completed.saturating_sub(completed_before))
+                .unwrap_or(usize::MAX),
+            ..ClosedCount::default()
+        };
+        for shard in self.shards.iter() {
+            let tasks: Vec<Task<S>> = shard.0.lock().tasks.drain().collect();
+            for task in tasks {
+                if task.header().state.load().is_complete() {
+                    count.finished += 1;
+                } else {
+                    count.cancelled += 1;
+                    count.cancelled_names.extend(task.name());
+                }
+                task.shutdown();
+            }
+        }
+        count
+    }
+}
+
+/// Allocates a task for `future` that is cancelled at once: its future is dropped here
+/// and its handle resolves to a cancelled `JoinError`. For a spawn the runtime refuses
+/// (from outside it, once its graceful shutdown has begun).
+pub(crate) fn refuse<F>(future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let raw = raw::allocate(future, Refused, None, name);
+    // SAFETY: `allocate` just made `raw` with output type `F::Output` and three
+    // references: one for each of these.
+    let (task, notified, join) = unsafe {
+        (
+            Task::<Refused>::from_raw(raw),
+            Notified::<Refused>::from_raw(raw),
+            JoinHandle::from_raw(raw),
+        )
+    };
+    drop(notified);
+    task.shutdown();
+    join
+}
+
+/// The scheduler of a refused task: it is never scheduled nor registered.
+struct Refused;
+
+impl Schedule for Refused {
+    fn schedule(&self, task: Notified<Self>) {
+        drop(task); // already complete: nothing to run
+    }
+
+    fn release(&self, _: &Task<Self>) -> Option<Task<Self>> {
+        None
     }
 }
 
@@ -296,7 +405,7 @@ mod tests {
         // Proves the address hash is not degenerate: 64 tasks land in more than half of
         // 8 shards (all in one would serialise the workers again).
         let owned = OwnedTasks::with_shards(8);
-        let handles: Vec<_> = (0..64).map(|_| owned.bind(async {}, Idle)).collect();
+        let handles: Vec<_> = (0..64).map(|_| owned.bind(async {}, Idle, None)).collect();
         let used = owned
             .shards
             .iter()

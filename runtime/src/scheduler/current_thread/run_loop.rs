@@ -12,6 +12,7 @@ use super::{
     Core, EMPTY, EVENT_INTERVAL, INJECT_INTERVAL, LOCAL, Local, NOTIFIED, PARKED, Runnable, Shared,
     TIMER_SLACK,
 };
+use crate::long_poll;
 use crate::scheduler::park_thread::poll_with_budget;
 use crate::task::{Schedule, Task};
 
@@ -60,7 +61,7 @@ impl Shared {
         for ran in 0..budget {
             core.tick = core.tick.wrapping_add(1);
             match self.next_task(core.tick) {
-                Some(task) => task.run(),
+                Some(task) => long_poll::run_task(task, self.long_poll.as_ref()),
                 None => return ran,
             }
         }
@@ -128,7 +129,9 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.owned.remove(task)
+        let removed = self.owned.remove(task);
+        self.shutdown.task_released(|| self.owned.is_empty());
+        removed
     }
 }
 

@@ -14,8 +14,10 @@ use super::spawner::{Shared, Spawner};
 use super::worker::{self, Core};
 use crate::blocking::Hook;
 use crate::driver::{self, Driver};
+use crate::long_poll::LongPollWatch;
 use crate::scheduler;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::OwnedTasks;
 
 /// How the worker threads are made.
@@ -25,6 +27,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) long_poll: Option<LongPollWatch>,
 }
 
 /// The cores built with the scheduler, waiting for their threads.
@@ -67,6 +70,8 @@ pub(crate) fn build(
         // Sharded: every spawn and every finished task takes one of these locks.
         owned: OwnedTasks::with_shards(4 * config.num_workers),
         driver: shared_driver,
+        shutdown: ShutdownSignal::new(),
+        long_poll: config.long_poll.clone(),
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });
     let spawner = Spawner {

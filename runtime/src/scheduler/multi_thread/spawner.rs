@@ -15,15 +15,17 @@ use super::park::{SharedDriver, Unparker};
 use super::queue::Steal;
 use super::worker::{self, Core};
 use crate::driver;
+use crate::long_poll::LongPollWatch;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::park_thread;
+use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 pub(super) type Runnable = Notified<Arc<Shared>>;
 
 /// What users reach through `Handle`: spawning, shutdown, and the driver handles.
 pub(crate) struct Spawner {
-    pub(super) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) driver: driver::DriverHandle,
     pub(super) block_ons: Mutex<BlockOns>,
     pub(super) block_on_returned: Condvar,
@@ -43,8 +45,11 @@ pub(crate) struct Shared {
     pub(super) remotes: Box<[Remote]>,
     pub(super) inject: Inject<Runnable>,
     pub(super) idle: Idle,
-    pub(super) owned: OwnedTasks<Arc<Shared>>,
+    pub(crate) owned: OwnedTasks<Arc<Shared>>,
     pub(super) driver: Arc<SharedDriver>,
+    pub(crate) shutdown: ShutdownSignal,
+    /// `Builder::on_long_poll`, if set.
+    pub(super) long_poll: Option<LongPollWatch>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
     #[expect(
         clippy::vec_box,
@@ -60,12 +65,12 @@ pub(super) struct Remote {
 
 impl Spawner {
     /// Spawns a `Send` future from any thread.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.shared.clone());
+        let (join, notified) = self.shared.owned.bind(future, self.shared.clone(), name);
         if let Some(task) = notified {
             self.shared.schedule_task(task, false);
         }
@@ -202,7 +207,9 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.owned.remove(task)
+        let removed = self.owned.remove(task);
+        self.shutdown.task_released(|| self.owned.is_empty());
+        removed
     }
 }
 

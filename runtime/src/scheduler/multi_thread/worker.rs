@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::park::Parker;
 use super::queue::{self, Local, Steal};
 use super::spawner::{Remote, Runnable, Shared};
+use crate::long_poll;
 
 /// Ticks between two non-blocking polls of the driver.
 const EVENT_INTERVAL: u32 = 61;
@@ -168,12 +169,13 @@ fn run_task(shared: &Arc<Shared>, mut core: Box<Core>, task: Runnable) -> Box<Co
             shared.notify_parked();
         }
     }
-    core = with_core_installed(core, || task.run());
+    let watch = shared.long_poll.as_ref();
+    core = with_core_installed(core, || long_poll::run_task(task, watch));
     for _ in 0..MAX_LIFO_POLLS {
         let Some(task) = core.lifo.take() else {
             return core;
         };
-        core = with_core_installed(core, || task.run());
+        core = with_core_installed(core, || long_poll::run_task(task, watch));
     }
     if let Some(task) = core.lifo.take() {
         core.run_queue.push_back_or_overflow(task, &shared.inject);
