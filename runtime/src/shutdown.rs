@@ -103,9 +103,12 @@ impl ShutdownReport {
 /// A plain shutdown (dropping the runtime, `shutdown_timeout`) also sets it, though its
 /// tasks are cancelled at once and seldom see it.
 ///
+/// The runtime is looked up on the first poll, so `rt.spawn(runtime::shutdown_started())`
+/// works from outside.
+///
 /// # Panics
 ///
-/// Outside a runtime, with a message saying where it works.
+/// When first polled outside a runtime, with a message saying where it works.
 ///
 /// # Examples
 ///
@@ -122,23 +125,29 @@ impl ShutdownReport {
 /// assert_eq!(runtime::Builder::new_current_thread().build()?.block_on(listener).unwrap(), "listener closed");
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[track_caller]
 pub fn shutdown_started() -> ShutdownStarted {
-    ShutdownStarted::new(context::current("runtime::shutdown_started()"))
+    ShutdownStarted {
+        runtime: None,
+        key: None,
+    }
 }
 
 /// The future of [`shutdown_started`] and
 /// [`Handle::shutdown_started`](crate::Handle::shutdown_started).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct ShutdownStarted {
-    runtime: SchedulerHandle,
+    /// The runtime; `None` until the first poll for [`shutdown_started`].
+    runtime: Option<SchedulerHandle>,
     /// Our entry in the signal's waiter list, once registered.
     key: Option<usize>,
 }
 
 impl ShutdownStarted {
     pub(crate) fn new(runtime: SchedulerHandle) -> ShutdownStarted {
-        ShutdownStarted { runtime, key: None }
+        ShutdownStarted {
+            runtime: Some(runtime),
+            key: None,
+        }
     }
 }
 
@@ -147,22 +156,29 @@ impl Future for ShutdownStarted {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.runtime
-            .shutdown_signal()
-            .poll_started(cx, &mut this.key)
+        let runtime = this
+            .runtime
+            .get_or_insert_with(|| context::current("runtime::shutdown_started()"));
+        runtime.shutdown_signal().poll_started(cx, &mut this.key)
     }
 }
 
 impl Drop for ShutdownStarted {
     fn drop(&mut self) {
-        self.runtime.shutdown_signal().unregister(&mut self.key);
+        if let Some(runtime) = &self.runtime {
+            runtime.shutdown_signal().unregister(&mut self.key);
+        }
     }
 }
 
 impl fmt::Debug for ShutdownStarted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let started = self
+            .runtime
+            .as_ref()
+            .map(|runtime| runtime.shutdown_signal().is_started());
         f.debug_struct("ShutdownStarted")
-            .field("started", &self.runtime.shutdown_signal().is_started())
+            .field("started", &started)
             .finish_non_exhaustive()
     }
 }
