@@ -282,15 +282,21 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         self.complete();
     }
 
-    /// Sets `COMPLETE`, hands the result over, leaves the registry, drops our
+    /// Sets `COMPLETE`, leaves the registry, hands the result over, drops our
     /// reference.
+    ///
+    /// The registry is left before the `JoinHandle` is woken: whoever sees the result
+    /// then also sees the task gone from its runtime (a graceful shutdown that begins
+    /// right after a `JoinHandle` returned must not count that task as finishing in its
+    /// grace period).
     fn complete(self) {
-        match self.state().transition_to_complete() {
+        let action = self.state().transition_to_complete();
+        let refs = self.release();
+        match action {
             TransitionToComplete::DropOutput => self.drop_output_as_runner(),
             TransitionToComplete::WakeJoinHandle => self.wake_join_handle(),
             TransitionToComplete::Nothing => {}
         }
-        let refs = self.release();
         if self.state().ref_dec_by(refs) == RefDec::Dealloc {
             self.dealloc();
         }
