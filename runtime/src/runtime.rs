@@ -173,15 +173,17 @@ impl Runtime {
     /// 2. Until every task has finished or the deadline passes, the runtime runs as
     ///    usual; the current-thread flavor runs its tasks on this thread meanwhile.
     ///    It returns early once no task is left.
-    /// 3. At the deadline the tasks still alive are cancelled (their futures dropped).
-    /// 4. The workers are joined (waiting at most 100 ms past the deadline for one stuck
-    ///    in a poll), then the blocking pool: its jobs get until the deadline, and those
+    /// 3. At the deadline the workers are stopped and joined (waiting at most 100 ms past
+    ///    the deadline for one stuck in a poll), then the tasks still alive are cancelled
+    ///    (their futures dropped, on this thread).
+    /// 4. The blocking pool is shut down: its jobs get until the deadline, and those
     ///    still running then are detached and counted.
     ///
     /// # Panics
     ///
-    /// If called from inside a runtime (a task or a `block_on`): the grace period needs
-    /// this thread to wait, and for the current-thread flavor to run the tasks.
+    /// If called from inside a runtime, this one or another (a task or a `block_on`): the
+    /// grace period needs this thread to wait, and for the current-thread flavor to run
+    /// the tasks. The runtime is then shut down by the drop, without grace.
     pub fn shutdown_gracefully(mut self, deadline: Duration) -> ShutdownReport {
         assert!(
             !crate::context::is_running(&self.handle.inner),
@@ -189,9 +191,14 @@ impl Runtime {
              `block_on` future), where it would wait for this very thread; call it from \
              outside, or use `shutdown_background()`"
         );
-        self.is_shut_down = true;
         let deadline = Instant::now().checked_add(deadline);
-        let tasks = graceful::run_grace_period(&self.handle.inner, deadline);
+        let runtime = self.handle.inner.clone();
+        let tasks = graceful::run_grace_period(&runtime, deadline, || {
+            runtime.stop_workers_keeping_tasks();
+            self.wait_for_workers(deadline, WORKER_STOP_SLACK);
+        });
+        // Only now: if the grace period panicked, the drop still shuts everything down.
+        self.is_shut_down = true;
         let detached_blocking = self.stop_threads(deadline, WORKER_STOP_SLACK);
         ShutdownReport::new(tasks, detached_blocking)
     }
@@ -227,12 +234,18 @@ impl Runtime {
             let _enter = self.handle.enter();
             self.handle.inner.shutdown();
         }
-        if let Some(mut workers) = self.workers.take() {
-            workers.wait(remaining(deadline).map(|left| left.max(worker_slack)));
-        }
+        self.wait_for_workers(deadline, worker_slack);
         let detached = self.blocking_pool.shutdown(remaining(deadline));
         self.handle.inner.shutdown_blocking();
         detached
+    }
+
+    /// Joins the multi-thread flavor's workers (once they were told to stop), waiting
+    /// until `deadline` but at least `slack`; any still running then are detached.
+    fn wait_for_workers(&mut self, deadline: Option<Instant>, slack: Duration) {
+        if let Some(mut workers) = self.workers.take() {
+            workers.wait(remaining(deadline).map(|left| left.max(slack)));
+        }
     }
 }
 

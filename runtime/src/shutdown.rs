@@ -9,11 +9,13 @@
 //!    spawn gate to threads outside the runtime.
 //! 3. Drive the runtime (`block_on`, so the current-thread flavor runs its tasks on this
 //!    thread) until no task is left or the deadline passes.
-//! 4. Close the task registry and cancel what is in it, counting: the tasks completed
+//! 4. Stop whatever polls tasks (`quiesce`: the multi-thread flavor's workers, which
+//!    leave the tasks registered), so no task is mid-poll when they are counted.
+//! 5. Close the task registry and cancel what is in it, counting: the tasks completed
 //!    since step 1 are `finished`, those cancelled here are `cancelled`.
 //!
-//! `Runtime` then stops its workers and its blocking pool as any shutdown does, bounded
-//! by the same deadline, and counts the blocking jobs it had to detach.
+//! `Runtime` then stops its blocking pool as any shutdown does, bounded by the same
+//! deadline, and counts the blocking jobs it had to detach.
 //!
 //! [`Runtime::shutdown_gracefully`]: crate::Runtime::shutdown_gracefully
 
@@ -74,15 +76,18 @@ impl ShutdownReport {
     }
 
     /// Tasks still alive at the deadline, which the shutdown cancelled (their futures were
-    /// dropped; their `JoinHandle`s resolve to a cancelled `JoinError`). A task whose poll
-    /// was still running on another worker at the deadline counts here too.
+    /// dropped; their `JoinHandle`s resolve to a cancelled `JoinError`). The count is taken
+    /// once the workers have stopped, so no task is mid-poll then; the one exception is a
+    /// task whose single poll blocks its worker for more than 100 ms past the deadline:
+    /// the worker is detached and that task counts here even if its poll completes it.
     pub fn cancelled(&self) -> usize {
         self.cancelled
     }
 
     /// Blocking jobs (`spawn_blocking`) still running at the deadline: their threads were
-    /// detached and finish the job on their own. Jobs queued but not started by then were
-    /// dropped, and are not counted.
+    /// detached and finish the job on their own. Jobs still queued, not started, when the
+    /// pool shut down (once no task was left, or at the deadline) were dropped, and are
+    /// not counted.
     pub fn detached_blocking(&self) -> usize {
         self.detached_blocking
     }
@@ -183,10 +188,11 @@ impl fmt::Debug for ShutdownStarted {
     }
 }
 
-/// Steps 1 to 4 of the module docs; `deadline` `None` means no limit.
+/// Steps 1 to 5 of the module docs; `deadline` `None` means no limit.
 pub(crate) fn run_grace_period(
     runtime: &SchedulerHandle,
     deadline: Option<Instant>,
+    quiesce: impl FnOnce(),
 ) -> ClosedCount {
     let completed_before = runtime.tasks_completed();
     runtime.shutdown_signal().begin();
@@ -194,6 +200,7 @@ pub(crate) fn run_grace_period(
         let _running = context::enter_runtime(runtime);
         runtime.block_on(until_drained_or(runtime, deadline));
     }
+    quiesce();
     // Futures dropped here may spawn, sleep or touch I/O: give them a context.
     let _enter = context::set_current(runtime);
     runtime.close_and_count_tasks(completed_before)

@@ -198,6 +198,27 @@ rt_test! {
         }
     }
 
+    // Proves that a task still inside a poll at the deadline, whose poll then completes it,
+    // counts as finished with its output kept, not as cancelled: the count waits for the
+    // workers to stop. (Loom found the race: counted while a worker polled it, the task was
+    // reported cancelled although its handle got its output.)
+    fn a_task_mid_poll_at_the_deadline_that_completes_counts_as_finished(flavor) {
+        let rt = flavor.build();
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let grace = Duration::from_millis(100);
+        let slow = rt.spawn(async move {
+            entered_tx.send(()).unwrap();
+            thread::sleep(grace + Duration::from_millis(30)); // one long poll
+            "done"
+        });
+        if flavor == Flavor::MultiThread {
+            entered_rx.recv_timeout(Duration::from_secs(10)).expect("the poll began");
+        }
+        let report = rt.shutdown_gracefully(grace);
+        assert_eq!((report.finished(), report.cancelled()), (1, 0), "{report:?}");
+        assert_eq!(finished_result(slow).unwrap(), "done");
+    }
+
     // Proves the spawn gate: once the shutdown has begun, a spawn from a thread outside the
     // runtime (through a kept Handle) is refused: its future is dropped unpolled and its
     // handle reports cancelled, for spawn and spawn_blocking alike; `is_shutting_down`

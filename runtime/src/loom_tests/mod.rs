@@ -13,6 +13,7 @@ use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 mod blocking; // the blocking pool's reservation handshake
 mod owned; // the sharded task registry: binds racing close
 mod readiness; // readiness set/clear with ticks, waiter registration vs wake
+mod shutdown; // graceful shutdown: the started signal, the drained wait, counted close
 mod task_state; // wake vs complete vs JoinHandle drop vs abort, on the real task code
 
 /// A toy executor: a run queue that only the model's main thread runs.

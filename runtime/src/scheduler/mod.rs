@@ -130,6 +130,15 @@ impl SchedulerHandle {
         }
     }
 
+    /// Asks the multi-thread flavor's workers to stop and leave the tasks registered
+    /// (`Spawner::stop_workers_keeping_tasks`); the caller then waits for them. Nothing
+    /// to do for the current-thread flavor, whose tasks run only inside `block_on`.
+    pub(crate) fn stop_workers_keeping_tasks(&self) {
+        if let Flavor::MultiThread(s) = &self.inner.flavor {
+            s.stop_workers_keeping_tasks();
+        }
+    }
+
     /// Tasks completed so far (see `OwnedTasks::completed`).
     pub(crate) fn tasks_completed(&self) -> u64 {
         match &self.inner.flavor {

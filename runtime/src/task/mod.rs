@@ -22,7 +22,8 @@
 //! | `abort.rs` | `AbortHandle`: cancel without the output |
 //! | `join_set.rs` | `JoinSet`: handles in a slab, a shared ready list of finished keys |
 //! | `error.rs` | `JoinError` |
-//! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown |
+//! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown, and its counts |
+//! | `refused.rs` | a task refused at spawn: cancelled at once, never registered |
 //! | `yield_now.rs` | `yield_now` |
 //! | `coop.rs` | the cooperative budget of one task poll; `consume_budget` |
 //!
@@ -90,6 +91,7 @@ mod join_set;
 mod name;
 mod owned;
 mod raw;
+mod refused;
 mod spawn;
 mod state;
 mod waker;
@@ -114,7 +116,8 @@ pub use id::{Id, id, try_id};
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
 pub use name::name;
-pub(crate) use owned::{ClosedCount, OwnedTasks, refuse};
+pub(crate) use owned::{ClosedCount, OwnedTasks};
+pub(crate) use refused::refuse;
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;
 

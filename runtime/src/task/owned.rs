@@ -312,42 +312,6 @@ impl<S: 'static> OwnedTasks<S> {
     }
 }
 
-/// Allocates a task for `future` that is cancelled at once: its future is dropped here
-/// and its handle resolves to a cancelled `JoinError`. For a spawn the runtime refuses
-/// (from outside it, once its graceful shutdown has begun).
-pub(crate) fn refuse<F>(future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let raw = raw::allocate(future, Refused, None, name);
-    // SAFETY: `allocate` just made `raw` with output type `F::Output` and three
-    // references: one for each of these.
-    let (task, notified, join) = unsafe {
-        (
-            Task::<Refused>::from_raw(raw),
-            Notified::<Refused>::from_raw(raw),
-            JoinHandle::from_raw(raw),
-        )
-    };
-    drop(notified);
-    task.shutdown();
-    join
-}
-
-/// The scheduler of a refused task: it is never scheduled nor registered.
-struct Refused;
-
-impl Schedule for Refused {
-    fn schedule(&self, task: Notified<Self>) {
-        drop(task); // already complete: nothing to run
-    }
-
-    fn release(&self, _: &Task<Self>) -> Option<Task<Self>> {
-        None
-    }
-}
-
 impl<S: Schedule> Default for OwnedTasks<S> {
     fn default() -> Self {
         OwnedTasks::new()

@@ -71,6 +71,7 @@ pub(crate) fn build(
         owned: OwnedTasks::with_shards(4 * config.num_workers),
         driver: shared_driver,
         shutdown: ShutdownSignal::new(),
+        keep_tasks_at_stop: std::sync::atomic::AtomicBool::new(false),
         long_poll: config.long_poll.clone(),
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -48,6 +49,9 @@ pub(crate) struct Shared {
     pub(crate) owned: OwnedTasks<Arc<Shared>>,
     pub(super) driver: Arc<SharedDriver>,
     pub(crate) shutdown: ShutdownSignal,
+    /// Set by [`Spawner::stop_workers_keeping_tasks`]: stopping workers leave the tasks
+    /// registered, for the graceful shutdown to count and cancel once none runs.
+    pub(super) keep_tasks_at_stop: AtomicBool,
     /// `Builder::on_long_poll`, if set.
     pub(super) long_poll: Option<LongPollWatch>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
@@ -106,6 +110,23 @@ impl Spawner {
                 self.block_on_returned.wait(&mut block_ons);
             }
         }
+        self.shutdown_deferred();
+        if self.shared.keep_tasks_at_stop.load(Ordering::Acquire) {
+            // The workers left the tasks to the graceful shutdown, which normally dropped
+            // them already; this is the safety net if it did not get that far.
+            self.shared.owned.close_and_shutdown_all();
+        }
+    }
+
+    /// Stops the workers like [`shutdown_deferred`](Self::shutdown_deferred), except that
+    /// they leave every task registered (only their queued references are dropped): once
+    /// they have stopped (`Workers::wait`), no task is being polled, and a graceful
+    /// shutdown counts and cancels the registered tasks exactly.
+    pub(crate) fn stop_workers_keeping_tasks(&self) {
+        // Before the close: a worker reads it after seeing the inject queue closed.
+        self.shared
+            .keep_tasks_at_stop
+            .store(true, Ordering::Release);
         self.shutdown_deferred();
     }
 

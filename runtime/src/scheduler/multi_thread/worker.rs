@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::park::Parker;
 use super::queue::{self, Local, Steal};
@@ -128,7 +129,12 @@ pub(super) fn run(shared: Arc<Shared>, core: Box<Core>) {
     while !core.is_shutdown {
         core = step(&shared, core);
     }
-    core = pre_shutdown(&shared, core);
+    // Read after the inject queue was seen closed, which the flag's store precedes.
+    if shared.keep_tasks_at_stop.load(Ordering::Acquire) {
+        drop_queued(&mut core);
+    } else {
+        core = pre_shutdown(&shared, core);
+    }
     WORKER.with(|w| w.borrow_mut().take());
     shared.shutdown_core(core);
 }
@@ -235,11 +241,18 @@ fn park(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
 fn pre_shutdown(shared: &Arc<Shared>, core: Box<Core>) -> Box<Core> {
     let mut core = with_core_installed(core, || shared.owned.close_and_shutdown_all());
     // Those tasks are cancelled now: their queued references are just released.
+    drop_queued(&mut core);
+    core
+}
+
+/// Releases this worker's queued references. Only once the tasks are shut down, or will
+/// be by the graceful shutdown (`Spawner::stop_workers_keeping_tasks`): a dropped
+/// reference leaves its task notified but idle, which that shutdown cancels.
+fn drop_queued(core: &mut Core) {
     drop(core.lifo.take());
     while let Some(task) = core.run_queue.pop() {
         drop(task);
     }
-    core
 }
 
 impl Core {
