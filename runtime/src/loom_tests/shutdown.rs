@@ -96,3 +96,29 @@ fn loom_an_outside_spawn_racing_the_count_is_counted_at_most_once() {
         sched.shutdown();
     });
 }
+
+/// The multi-thread flavor's stop for a graceful shutdown: the shutdown sets
+/// `keep_tasks_at_stop`, then closes the inject queue; a worker that sees the queue closed
+/// also sees the flag, so it never drains (and cancels) the tasks the shutdown will count.
+#[test]
+fn loom_a_worker_that_sees_the_close_sees_keep_tasks() {
+    use crate::loom::sync::atomic::{AtomicBool, Ordering};
+    use crate::scheduler::inject::Inject;
+
+    model(|| {
+        let keep_tasks = Arc::new(AtomicBool::new(false));
+        let inject = Arc::new(Inject::<()>::new());
+        let worker = {
+            let (keep_tasks, inject) = (keep_tasks.clone(), inject.clone());
+            thread::spawn(move || {
+                while !inject.is_closed() {
+                    thread::yield_now();
+                }
+                assert!(keep_tasks.load(Ordering::Acquire), "the worker would drain");
+            })
+        };
+        keep_tasks.store(true, Ordering::Release);
+        inject.close();
+        worker.join().unwrap();
+    });
+}

@@ -8,7 +8,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
-mod inject;
+pub(crate) mod inject;
 pub(crate) mod park_thread;
 pub(crate) mod shutdown_signal;
 
