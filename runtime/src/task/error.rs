@@ -41,7 +41,9 @@ enum Repr {
     SpawnFailed(io::Error),
     /// The payload is `Send` but not `Sync`; the mutex makes `JoinError: Sync`
     /// (so it fits in an `io::Error`) without unsafe code. Nobody contends for it.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    /// Boxed so `Repr` is two words: every task's stage holds a `Result<T, JoinError>`,
+    /// so its size is paid by every task, and a panic is the cold path.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -57,7 +59,7 @@ impl JoinError {
     /// The task's future panicked while being polled.
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
             id,
             name: None,
         }
@@ -124,7 +126,7 @@ impl JoinError {
     /// Returns `self` unchanged if the task was cancelled rather than panicking.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload.into_inner()),
+            Repr::Panic(payload) => Ok((*payload).into_inner()),
             repr => Err(JoinError { repr, ..self }),
         }
     }

@@ -165,7 +165,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// The task's name; the trailer is immutable after allocation.
     fn name(&self) -> Option<Arc<str>> {
         // SAFETY: our reference keeps the allocation alive; the trailer is only read.
-        unsafe { (*self.cell.as_ptr()).trailer.name.clone() }
+        unsafe { (*self.cell.as_ptr()).trailer.name.as_deref().cloned() }
     }
 
     fn state(&self) -> &State {

@@ -70,9 +70,11 @@ pub(super) struct Cell<F: Future, S> {
 
 /// What only cold paths read (a `JoinError`, `task::name()`, shutdown reports, the
 /// long-poll watchdog): kept out of the header the scheduler touches on every poll.
-/// Immutable after allocation. An unnamed task stores `None` (no allocation).
+/// Immutable after allocation. An unnamed task stores `None`: one word, no allocation
+/// (the name is boxed so the trailer stays one word; a 112-byte task then still fits
+/// the allocator's 128-byte chunk, as before names existed).
 pub(super) struct Trailer {
-    pub(super) name: Option<Arc<str>>,
+    pub(super) name: Option<Box<Arc<str>>>,
 }
 
 /// What the task holds: its future, then its result, then nothing.
@@ -146,7 +148,9 @@ where
     // each field is written once, without reading or dropping what was there.
     unsafe {
         (&raw mut (*ptr).head).write(Head { header, scheduler });
-        (&raw mut (*ptr).trailer).write(Trailer { name });
+        (&raw mut (*ptr).trailer).write(Trailer {
+            name: name.map(Box::new),
+        });
         #[cfg(not(all(test, loom)))]
         UnsafeCell::raw_get(&raw mut (*ptr).stage).write(Stage::Running(future));
         // loom's cell is not a transparent wrapper: build it, then move it in.

@@ -11,6 +11,8 @@ use super::{Notified, Schedule, Task};
 
 /// Allocates a task for `future` that is cancelled at once: its future is dropped here
 /// and its handle resolves to a cancelled `JoinError` carrying `name`.
+#[cold]
+#[inline(never)]
 pub(crate) fn refuse<F>(future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
