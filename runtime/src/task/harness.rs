@@ -218,7 +218,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn poll_future(&self) -> Poll<Result<F::Output, JoinError>> {
         let waker = waker::borrowed(self.header_ptr());
         let mut cx = Context::from_waker(&waker);
-        let _id = id::enter(self.id(), self.header_ptr());
+        let _id = id::enter(self.header_ptr());
         // SAFETY: we hold `RUNNING` (rule 1), and a task is `Running` until the
         // holder of `RUNNING` finishes it, which then also sets `COMPLETE`.
         let polled = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -269,7 +269,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn finish(self, output: Result<F::Output, JoinError>) {
         if self.on_owner_thread() {
             // The future's destructor sees its own task id, as during a poll.
-            let _id = id::enter(self.id(), self.header_ptr());
+            let _id = id::enter(self.header_ptr());
             // SAFETY: we hold `RUNNING` (rule 1) on the owner thread (rule 7); the
             // stage is `Consumed` after `drop_in_place`.
             unsafe {
@@ -305,7 +305,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// Nobody will read the result: drop it now, on the thread that produced it.
     fn drop_output_as_runner(&self) {
         if self.on_owner_thread() {
-            let _id = id::enter(self.id(), self.header_ptr());
+            let _id = id::enter(self.header_ptr());
             // SAFETY: rule 3, we set `COMPLETE` without `JOIN_INTEREST`; rule 7 holds.
             unsafe { Stage::drop_in_place(self.stage()) };
         }
@@ -436,7 +436,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         if left_future && !self.on_owner_thread() {
             return;
         }
-        let _id = id::enter(self.id(), self.header_ptr());
+        let _id = id::enter(self.header_ptr());
         // SAFETY: rule 2, and rule 7 checked above.
         unsafe { Stage::drop_in_place(self.stage()) };
     }
@@ -457,7 +457,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
             return;
         }
         {
-            let _id = id::enter(self.id(), self.header_ptr());
+            let _id = id::enter(self.header_ptr());
             // SAFETY: exclusive (count zero) on an allowed thread (rule 7).
             unsafe { Stage::drop_in_place(self.stage()) };
         }

@@ -37,18 +37,11 @@ pub struct Id(NonZeroU64);
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// The task whose future this thread is polling or dropping, if any: its id and,
-    /// for the harness, its header (live for as long as the entry is current, since the
-    /// code that entered holds a reference). Const-initialised without destructor:
-    /// readable during thread-local teardown.
-    static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
-}
-
-/// One entry of [`CURRENT`].
-#[derive(Clone, Copy)]
-struct Current {
-    id: Id,
-    header: Option<NonNull<Header>>,
+    /// The header of the task whose future this thread is polling or dropping, if any:
+    /// live for as long as it is current, since the code that entered holds a reference.
+    /// One word, as cheap to set around every poll as the id alone was. Const-initialised
+    /// without destructor: readable during thread-local teardown.
+    static CURRENT: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
 }
 
 impl Id {
@@ -100,36 +93,36 @@ pub fn id() -> Id {
 
 /// The id of the task currently running on this thread, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    CURRENT.try_with(Cell::get).ok().flatten().map(|c| c.id)
+    let header = current_header()?;
+    // SAFETY: a current header is live (see `CURRENT`); the id is immutable.
+    Some(unsafe { header.as_ref().id })
 }
 
 /// The header of the task being polled or dropped on this thread, if any. It stays live
 /// while the caller is inside that poll or drop (the runner holds a reference).
 pub(super) fn current_header() -> Option<NonNull<Header>> {
-    CURRENT.try_with(Cell::get).ok().flatten()?.header
+    CURRENT.try_with(Cell::get).ok().flatten()
 }
 
-/// Makes the task with `id` and `header` current until the guard drops, which restores
-/// the previous one. The caller holds a reference to the task for the guard's lifetime.
-pub(super) fn enter(id: Id, header: NonNull<Header>) -> EnterGuard {
-    enter_current(Current {
-        id,
-        header: Some(header),
-    })
-}
-
-fn enter_current(current: Current) -> EnterGuard {
-    EnterGuard(CURRENT.try_with(|cell| cell.replace(Some(current))).ok())
+/// Makes the task at `header` current until the guard drops, which restores the previous
+/// one. The caller holds a reference to the task for the guard's lifetime.
+#[inline]
+pub(super) fn enter(header: NonNull<Header>) -> EnterGuard {
+    // During thread-local teardown nothing is set, and the guard's restore fails alike.
+    EnterGuard(
+        CURRENT
+            .try_with(|cell| cell.replace(Some(header)))
+            .unwrap_or(None),
+    )
 }
 
 /// Restores the previous current task on drop (see [`enter`]).
-pub(super) struct EnterGuard(Option<Option<Current>>);
+pub(super) struct EnterGuard(Option<NonNull<Header>>);
 
 impl Drop for EnterGuard {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(previous) = self.0 {
-            let _ = CURRENT.try_with(|cell| cell.set(previous));
-        }
+        let _ = CURRENT.try_with(|cell| cell.set(self.0));
     }
 }
 
@@ -148,18 +141,33 @@ mod tests {
 
     #[test]
     fn enter_sets_and_nested_guards_restore() {
-        assert_eq!(try_id(), None);
-        let (outer, inner) = (Id::next(), Id::next());
-        let headerless = |id| Current { id, header: None };
-        let g1 = enter_current(headerless(outer));
-        assert_eq!(id(), outer);
-        {
-            let _g2 = enter_current(headerless(inner));
-            assert_eq!(id(), inner);
+        use crate::task::{Notified, OwnedTasks, Schedule, Task};
+
+        /// A scheduler that never runs anything: the tasks only lend their headers.
+        struct Idle;
+
+        impl Schedule for Idle {
+            fn schedule(&self, _: Notified<Self>) {}
+
+            fn release(&self, _: &Task<Self>) -> Option<Task<Self>> {
+                None
+            }
         }
-        assert_eq!(id(), outer);
+
+        let owned = OwnedTasks::new();
+        let (outer, _) = owned.bind(async {}, Idle, None);
+        let (inner, _) = owned.bind(async {}, Idle, None);
+        assert_eq!(try_id(), None);
+        let g1 = enter(outer.raw_header());
+        assert_eq!(id(), outer.id());
+        {
+            let _g2 = enter(inner.raw_header());
+            assert_eq!(id(), inner.id());
+        }
+        assert_eq!(id(), outer.id());
         drop(g1);
         assert_eq!(try_id(), None);
+        owned.close_and_shutdown_all();
     }
 
     #[test]
