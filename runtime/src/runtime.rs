@@ -254,6 +254,7 @@ impl Runtime {
     /// scheduler would wait for this very thread. Shut down without waiting, so nothing
     /// leaks, then refuse the blocking drop loudly, as tokio does.
     fn shutdown_from_inside(&mut self, timeout: Option<Duration>) {
+        self.handle.inner.shutdown_signal().begin();
         {
             let _enter = self.handle.enter();
             self.handle.inner.shutdown_deferred();
