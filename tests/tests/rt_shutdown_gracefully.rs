@@ -219,6 +219,24 @@ rt_test! {
         assert_eq!(finished_result(slow).unwrap(), "done");
     }
 
+    // Proves that tasks cancelled at the deadline while waiting on a timer and on a socket
+    // are dropped cleanly (the multi-thread flavor drops them after its workers stopped):
+    // no panic, both counted, and the listener's port is free again afterwards.
+    fn cancelled_tasks_holding_timers_and_sockets_drop_cleanly(flavor) {
+        let rt = flavor.build();
+        let listener = rt
+            .block_on(net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move {
+            let _ = listener.accept().await;
+        });
+        rt.spawn(async { sleep(Duration::from_secs(3600)).await });
+        let report = rt.shutdown_gracefully(Duration::from_millis(50));
+        assert_eq!((report.finished(), report.cancelled()), (0, 2), "{report:?}");
+        std::net::TcpListener::bind(addr).expect("the cancelled task closed its listener");
+    }
+
     // Proves the spawn gate: once the shutdown has begun, a spawn from a thread outside the
     // runtime (through a kept Handle) is refused: its future is dropped unpolled and its
     // handle reports cancelled, for spawn and spawn_blocking alike; `is_shutting_down`
