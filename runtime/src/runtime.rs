@@ -25,8 +25,10 @@ const WORKER_STOP_SLACK: Duration = Duration::from_millis(100);
 /// the blocking threads, and closes every descriptor it opened (poller, waker, and the
 /// registrations of its I/O resources). The poller and waker stay open only while
 /// something outside the runtime still refers to them: a kept [`Handle`], or an `AsyncFd`
-/// or `Sleep` the application holds outside any task; they close with the last of those. Use [`shutdown_timeout`](Runtime::shutdown_timeout)
-/// to bound the wait on blocking threads. If another thread is inside `block_on` through
+/// or `Sleep` the application holds outside any task; they close with the last of those.
+/// Use [`shutdown_timeout`](Runtime::shutdown_timeout) to bound the wait on blocking
+/// threads, or [`shutdown_gracefully`](Runtime::shutdown_gracefully) to give the tasks
+/// time to finish first and get a [`ShutdownReport`] of what happened. If another thread is inside `block_on` through
 /// a [`Handle`], the drop first waits for that `block_on` to return; a `Handle::block_on`
 /// after the drop panics.
 ///
