@@ -263,20 +263,24 @@ impl BlockingPool {
     /// Idempotent: a later call neither waits for nor joins a thread an earlier call
     /// detached.
     ///
+    /// Returns how many jobs were still running when it gave up waiting (their threads
+    /// are among the detached ones); 0 if every thread exited in time.
+    ///
     /// # Panics
     ///
     /// If a queued job's `Drop` panics, after the wait and the joins; the other jobs are
     /// still dropped.
-    pub(crate) fn shutdown(&mut self, timeout: Option<Duration>) {
+    pub(crate) fn shutdown(&mut self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let shared = &self.spawner.shared;
         let panic = drop_jobs(shared.begin_shutdown());
-        let (finished, detached) = shared.wait_for_workers(deadline);
+        let (finished, detached, busy) = shared.wait_for_workers(deadline);
         join_all(finished);
         drop(detached);
         if let Some(payload) = panic {
             resume_unless_panicking(payload);
         }
+        busy
     }
 }
 
@@ -442,11 +446,12 @@ impl Shared {
     }
 
     /// Waits until no thread but the caller is left, or until `deadline`. Returns the
-    /// handles to join and the handles to detach.
+    /// handles to join, the handles to detach, and how many of those threads are still
+    /// running a job (the others are idle or exiting, and leave by themselves).
     fn wait_for_workers(
         &self,
         deadline: Option<Instant>,
-    ) -> (Vec<JoinHandle<()>>, Slab<JoinHandle<()>>) {
+    ) -> (Vec<JoinHandle<()>>, Slab<JoinHandle<()>>, usize) {
         let me = thread::current().id();
         let mut state = self.state.lock();
         while state.has_worker_other_than(me) {
@@ -459,9 +464,15 @@ impl Shared {
                 None => self.exited.wait(&mut state),
             }
         }
+        let busy = if state.workers.is_empty() {
+            0
+        } else {
+            state.num_busy()
+        };
         (
             mem::take(&mut state.finished),
             mem::take(&mut state.workers),
+            busy,
         )
     }
 }
@@ -540,6 +551,11 @@ impl State {
         debug_assert!(self.queue.is_empty(), "a thread exits with jobs queued");
         self.num_threads -= 1;
         self.check();
+    }
+
+    /// Threads running a job: not yet exited, and neither waiting nor reserved.
+    fn num_busy(&self) -> usize {
+        self.num_threads - self.num_idle - self.num_notified
     }
 
     fn has_worker_other_than(&self, me: ThreadId) -> bool {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::blocking::Hook;
-use crate::{LocalRuntime, Runtime};
+use crate::long_poll::LongPollWatch;
+use crate::{LocalRuntime, LongPoll, Runtime};
 
 /// Builds a [`Runtime`] with custom settings.
 ///
@@ -29,6 +30,7 @@ pub struct Builder {
     pub(crate) thread_keep_alive: Duration,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) long_poll: Option<LongPollWatch>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +63,7 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             on_thread_start: None,
             on_thread_stop: None,
+            long_poll: None,
         }
     }
 
@@ -135,6 +138,40 @@ impl Builder {
         self
     }
 
+    /// The stall watchdog: calls `f` after every task poll that took longer than
+    /// `threshold`, with the task's id and name and the poll's duration. Off by default,
+    /// and then free; on, each poll is timed (two `Instant::now()`).
+    ///
+    /// `f` runs on the thread that ran the poll, right after it, so it should be quick
+    /// (log, count). It covers the polls of spawned tasks (`spawn`, `spawn_local`), not
+    /// `block_on`'s own future (not a task) nor `spawn_blocking` closures (expected to
+    /// block). A panic in `f` is caught: the panic hook reports it as usual and the
+    /// worker goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .on_long_poll(Duration::from_millis(50), |poll| {
+    ///         eprintln!("stall: task {} {:?} took {:?}", poll.id(), poll.name(), poll.duration());
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_long_poll(
+        &mut self,
+        threshold: Duration,
+        f: impl Fn(&LongPoll) + Send + Sync + 'static,
+    ) -> &mut Builder {
+        self.long_poll = Some(LongPollWatch {
+            threshold,
+            callback: Arc::new(f),
+        });
+        self
+    }
+
     /// How long an idle blocking thread waits for work before it exits (default 10 s).
     pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
         self.thread_keep_alive = duration;
@@ -194,6 +231,7 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("long_poll", &self.long_poll)
             .finish_non_exhaustive()
     }
 }

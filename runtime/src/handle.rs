@@ -5,6 +5,7 @@ use std::future::Future;
 use crate::RuntimeMetrics;
 use crate::context::{self, SetCurrentGuard, TryCurrentError};
 use crate::scheduler;
+use crate::shutdown::ShutdownStarted;
 use crate::task::{JoinHandle, boxes};
 
 /// A cloneable, `Send + Sync` reference to a [`Runtime`](crate::Runtime): spawn onto it
@@ -66,9 +67,9 @@ impl Handle {
     {
         // A large future goes to the heap here, before it is moved again.
         if const { boxes::<F>() } {
-            self.inner.spawn(Box::pin(future))
+            self.inner.spawn(Box::pin(future), None)
         } else {
-            self.inner.spawn(future)
+            self.inner.spawn(future, None)
         }
     }
 
@@ -83,7 +84,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.spawn_blocking(f)
+        self.inner.spawn_blocking(f, None)
     }
 
     /// Runs `future` to completion on this thread, driving the runtime's tasks, I/O and
@@ -100,6 +101,20 @@ impl Handle {
         } else {
             self.block_on_inner(future)
         }
+    }
+
+    /// Resolves once a graceful shutdown of this runtime has begun (see
+    /// [`shutdown_started`](crate::shutdown_started)); usable from any thread or task.
+    pub fn shutdown_started(&self) -> ShutdownStarted {
+        ShutdownStarted::new(self.inner.clone())
+    }
+
+    /// Whether this runtime's shutdown has begun (graceful or not). From then on, spawns
+    /// from threads outside the runtime are refused (their `JoinHandle` resolves to a
+    /// cancelled `JoinError`); see
+    /// [`Runtime::shutdown_gracefully`](crate::Runtime::shutdown_gracefully).
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutdown_signal().is_started()
     }
 
     fn block_on_inner<F: Future>(&self, future: F) -> F::Output {

@@ -49,8 +49,10 @@ mod builder; // Builder
 mod context; // the thread's current runtime
 mod handle; // Handle
 mod local_runtime; // LocalRuntime: a !Send current-thread runtime for spawn_local
+mod long_poll; // the stall watchdog: Builder::on_long_poll, LongPoll
 mod metrics; // RuntimeMetrics: counters read on demand, published by the workers
 mod runtime; // Runtime
+mod shutdown; // graceful shutdown: the grace period, ShutdownReport, shutdown_started
 
 #[cfg(feature = "criterion")]
 mod criterion; // criterion's AsyncExecutor for &Runtime
@@ -63,7 +65,9 @@ pub use builder::Builder;
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
 pub use local_runtime::LocalRuntime;
+pub use long_poll::LongPoll;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
+pub use shutdown::{ShutdownReport, ShutdownStarted, shutdown_started};
 pub use task::{spawn, spawn_blocking};

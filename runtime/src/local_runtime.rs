@@ -84,7 +84,7 @@ impl LocalRuntime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.inner.handle().inner.spawn_local(future)
+        self.inner.handle().inner.spawn_local(future, None)
     }
 
     /// Runs a blocking function on the blocking pool.
@@ -114,6 +114,15 @@ impl LocalRuntime {
     /// As [`Runtime::shutdown_timeout`].
     pub fn shutdown_timeout(self, timeout: Duration) {
         self.inner.shutdown_timeout(timeout);
+    }
+
+    /// As [`Runtime::shutdown_gracefully`]; the grace period runs the local tasks too.
+    ///
+    /// # Panics
+    ///
+    /// As [`Runtime::shutdown_gracefully`].
+    pub fn shutdown_gracefully(self, deadline: Duration) -> crate::ShutdownReport {
+        self.inner.shutdown_gracefully(deadline)
     }
 
     /// As [`Runtime::shutdown_background`].

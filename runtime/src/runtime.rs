@@ -11,7 +11,13 @@ use crate::context;
 use crate::driver::Driver;
 use crate::handle::{EnterGuard, Handle};
 use crate::scheduler::{self, Flavor, current_thread, multi_thread};
+use crate::shutdown::{self as graceful, ShutdownReport};
 use crate::task::{JoinHandle, boxes};
+
+/// How long a graceful shutdown waits for its workers past the deadline, at least: its
+/// tasks are cancelled by then, so a worker only has to notice and exit, unless it is
+/// still inside a poll that ignores the deadline (it is then detached).
+const WORKER_STOP_SLACK: Duration = Duration::from_millis(100);
 
 /// The runtime: a scheduler, an I/O and timer driver, and a blocking pool.
 ///
@@ -19,8 +25,10 @@ use crate::task::{JoinHandle, boxes};
 /// the blocking threads, and closes every descriptor it opened (poller, waker, and the
 /// registrations of its I/O resources). The poller and waker stay open only while
 /// something outside the runtime still refers to them: a kept [`Handle`], or an `AsyncFd`
-/// or `Sleep` the application holds outside any task; they close with the last of those. Use [`shutdown_timeout`](Runtime::shutdown_timeout)
-/// to bound the wait on blocking threads. If another thread is inside `block_on` through
+/// or `Sleep` the application holds outside any task; they close with the last of those.
+/// Use [`shutdown_timeout`](Runtime::shutdown_timeout) to bound the wait on blocking
+/// threads, or [`shutdown_gracefully`](Runtime::shutdown_gracefully) to give the tasks
+/// time to finish first and get a [`ShutdownReport`] of what happened. If another thread is inside `block_on` through
 /// a [`Handle`], the drop first waits for that `block_on` to return; a `Handle::block_on`
 /// after the drop panics.
 ///
@@ -59,7 +67,8 @@ impl Runtime {
     ) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
         let blocking_pool = BlockingPool::new(blocking_config(builder));
-        let scheduler = current_thread::CurrentThread::new(driver, driver_handle, owner);
+        let long_poll = builder.long_poll.clone();
+        let scheduler = current_thread::CurrentThread::new(driver, driver_handle, owner, long_poll);
         let handle = runtime_handle(Flavor::CurrentThread(scheduler), &blocking_pool);
         Ok(Runtime {
             handle,
@@ -81,6 +90,7 @@ impl Runtime {
                 stack_size: builder.thread_stack_size,
                 on_thread_start: builder.on_thread_start.clone(),
                 on_thread_stop: builder.on_thread_stop.clone(),
+                long_poll: builder.long_poll.clone(),
             },
         );
         let handle = runtime_handle(Flavor::MultiThread(spawner), &blocking_pool);
@@ -156,6 +166,50 @@ impl Runtime {
         self.shutdown(Some(timeout));
     }
 
+    /// Shuts down gracefully: tasks get until `deadline` from now to finish, then the rest
+    /// are cancelled. Returns what happened, counted exactly ([`ShutdownReport`]).
+    ///
+    /// 1. The shutdown begins: [`shutdown_started`](crate::shutdown_started) futures (and
+    ///    [`Handle::shutdown_started`]) resolve and [`Handle::is_shutting_down`] turns
+    ///    true, so a server can stop accepting and close idle keep-alive connections.
+    ///    From then on, spawns from threads outside the runtime (through a kept
+    ///    [`Handle`], or after [`Handle::enter`], or from a `spawn_blocking` closure) are
+    ///    refused: the future is dropped and its `JoinHandle` resolves to a cancelled
+    ///    `JoinError`. Spawns from inside (its tasks, on its workers) are still accepted
+    ///    during the grace period: a connection handler may need one.
+    /// 2. Until every task has finished or the deadline passes, the runtime runs as
+    ///    usual; the current-thread flavor runs its tasks on this thread meanwhile.
+    ///    It returns early once no task is left.
+    /// 3. At the deadline the workers are stopped and joined (waiting at most 100 ms past
+    ///    the deadline for one stuck in a poll), then the tasks still alive are cancelled
+    ///    (their futures dropped, on this thread).
+    /// 4. The blocking pool is shut down: its jobs get until the deadline, and those
+    ///    still running then are detached and counted.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a runtime, this one or another (a task or a `block_on`): the
+    /// grace period needs this thread to wait, and for the current-thread flavor to run
+    /// the tasks. The runtime is then shut down by the drop, without grace.
+    pub fn shutdown_gracefully(mut self, deadline: Duration) -> ShutdownReport {
+        assert!(
+            !crate::context::is_running(&self.handle.inner),
+            "shutdown_gracefully: called from inside this runtime (one of its tasks or its \
+             `block_on` future), where it would wait for this very thread; call it from \
+             outside, or use `shutdown_background()`"
+        );
+        let deadline = Instant::now().checked_add(deadline);
+        let runtime = self.handle.inner.clone();
+        let tasks = graceful::run_grace_period(&runtime, deadline, || {
+            runtime.stop_workers_keeping_tasks();
+            self.wait_for_workers(deadline, WORKER_STOP_SLACK);
+        });
+        // Only now: if the grace period panicked, the drop still shuts everything down.
+        self.is_shut_down = true;
+        let detached_blocking = self.stop_threads(deadline, WORKER_STOP_SLACK);
+        ShutdownReport::new(tasks, detached_blocking)
+    }
+
     /// Shuts down without waiting for worker or blocking threads (they are detached).
     ///
     /// Called from inside this runtime (one of its tasks, or its `block_on` future), it
@@ -174,16 +228,31 @@ impl Runtime {
             return;
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        self.stop_threads(deadline, Duration::ZERO);
+    }
+
+    /// Drops every task, then waits for the workers until `deadline` (but at least
+    /// `worker_slack`) and for the blocking pool until `deadline`. Returns how many
+    /// blocking jobs were still running and had their threads detached.
+    fn stop_threads(&mut self, deadline: Option<Instant>, worker_slack: Duration) -> usize {
+        self.handle.inner.shutdown_signal().begin();
         {
             // Futures dropped here may spawn, sleep or touch I/O: give them a context.
             let _enter = self.handle.enter();
             self.handle.inner.shutdown();
         }
-        if let Some(mut workers) = self.workers.take() {
-            workers.wait(remaining(deadline));
-        }
-        self.blocking_pool.shutdown(remaining(deadline));
+        self.wait_for_workers(deadline, worker_slack);
+        let detached = self.blocking_pool.shutdown(remaining(deadline));
         self.handle.inner.shutdown_blocking();
+        detached
+    }
+
+    /// Joins the multi-thread flavor's workers (once they were told to stop), waiting
+    /// until `deadline` but at least `slack`; any still running then are detached.
+    fn wait_for_workers(&mut self, deadline: Option<Instant>, slack: Duration) {
+        if let Some(mut workers) = self.workers.take() {
+            workers.wait(remaining(deadline).map(|left| left.max(slack)));
+        }
     }
 }
 
@@ -192,6 +261,7 @@ impl Runtime {
     /// scheduler would wait for this very thread. Shut down without waiting, so nothing
     /// leaks, then refuse the blocking drop loudly, as tokio does.
     fn shutdown_from_inside(&mut self, timeout: Option<Duration>) {
+        self.handle.inner.shutdown_signal().begin();
         {
             let _enter = self.handle.enter();
             self.handle.inner.shutdown_deferred();

@@ -39,12 +39,16 @@ impl BlockingTasks {
     }
 
     /// Runs `f` on the pool; its result (or panic) comes back through the handle.
-    pub(crate) fn spawn_blocking<F, R>(self: &Arc<Self>, f: F) -> JoinHandle<R>
+    pub(crate) fn spawn_blocking<F, R>(
+        self: &Arc<Self>,
+        f: F,
+        name: Option<Arc<str>>,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (join, notified) = self.owned.bind(BlockingTask(Some(f)), self.clone());
+        let (join, notified) = self.owned.bind(BlockingTask(Some(f)), self.clone(), name);
         if let Some(task) = notified {
             self.submit(task);
         }

@@ -13,6 +13,7 @@ use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 mod blocking; // the blocking pool's reservation handshake
 mod owned; // the sharded task registry: binds racing close
 mod readiness; // readiness set/clear with ticks, waiter registration vs wake
+mod shutdown; // graceful shutdown: the started signal, the drained wait, counted close
 mod task_state; // wake vs complete vs JoinHandle drop vs abort, on the real task code
 
 /// A toy executor: a run queue that only the model's main thread runs.
@@ -53,7 +54,7 @@ impl Sched {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.0.owned.bind(future, self.clone());
+        let (join, notified) = self.0.owned.bind(future, self.clone(), None);
         if let Some(task) = notified {
             self.schedule(task); // else the registry is closed and the task cancelled
         }

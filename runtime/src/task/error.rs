@@ -4,6 +4,7 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -26,9 +27,13 @@ use super::id::Id;
 /// }
 /// # }
 /// ```
+///
+/// A task spawned with a name ([`task::Builder::name`](super::Builder::name)) carries it
+/// into its `JoinError`: [`name`](JoinError::name), `Display` and `Debug` show it.
 pub struct JoinError {
     repr: Repr,
     id: Id,
+    name: Option<Arc<str>>,
 }
 
 enum Repr {
@@ -36,7 +41,9 @@ enum Repr {
     SpawnFailed(io::Error),
     /// The payload is `Send` but not `Sync`; the mutex makes `JoinError: Sync`
     /// (so it fits in an `io::Error`) without unsafe code. Nobody contends for it.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    /// Boxed so `Repr` is two words: every task's stage holds a `Result<T, JoinError>`,
+    /// so its size is paid by every task, and a panic is the cold path.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -45,14 +52,16 @@ impl JoinError {
         JoinError {
             repr: Repr::Cancelled,
             id,
+            name: None,
         }
     }
 
     /// The task's future panicked while being polled.
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
             id,
+            name: None,
         }
     }
 
@@ -62,7 +71,18 @@ impl JoinError {
         JoinError {
             repr: Repr::SpawnFailed(err),
             id,
+            name: None,
         }
+    }
+
+    /// The same error, for the task named `name`.
+    pub(crate) fn with_name(self, name: Option<Arc<str>>) -> JoinError {
+        JoinError { name, ..self }
+    }
+
+    /// The name of the task that failed, if it was spawned with one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The id of the task that failed.
@@ -106,8 +126,8 @@ impl JoinError {
     /// Returns `self` unchanged if the task was cancelled rather than panicking.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload.into_inner()),
-            repr => Err(JoinError { repr, id: self.id }),
+            Repr::Panic(payload) => Ok((*payload).into_inner()),
+            repr => Err(JoinError { repr, ..self }),
         }
     }
 
@@ -127,19 +147,29 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task ")?;
+        if let Some(name) = &self.name {
+            write!(f, "{name:?} ")?;
+        }
         match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::SpawnFailed(err) => write!(f, "task could not start: {err}"),
+            Repr::Cancelled => f.write_str("was cancelled"),
+            Repr::SpawnFailed(err) => write!(f, "could not start: {err}"),
             Repr::Panic(_) => match self.panic_message() {
-                Some(message) => write!(f, "task panicked with message {message:?}"),
-                None => f.write_str("task panicked"),
+                Some(message) => write!(f, "panicked with message {message:?}"),
+                None => f.write_str("panicked"),
             },
         }
     }
 }
 
+/// `JoinError::Cancelled`, `JoinError::Panic("message")`, `JoinError::SpawnFailed(err)`;
+/// for a named task the name comes first: `JoinError::Cancelled { name: "conn" }`,
+/// `JoinError::Panic { name: "conn", message: "boom" }`.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = &self.name {
+            return self.fmt_named(name, f);
+        }
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
             Repr::SpawnFailed(err) => f.debug_tuple("JoinError::SpawnFailed").field(err).finish(),
@@ -148,6 +178,31 @@ impl fmt::Debug for JoinError {
                 None => f.write_str("JoinError::Panic(..)"),
             },
         }
+    }
+}
+
+impl JoinError {
+    /// The `Debug` form of a named task's error.
+    fn fmt_named(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = match &self.repr {
+            Repr::Cancelled => f.debug_struct("JoinError::Cancelled"),
+            Repr::SpawnFailed(_) => f.debug_struct("JoinError::SpawnFailed"),
+            Repr::Panic(_) => f.debug_struct("JoinError::Panic"),
+        };
+        d.field("name", &name);
+        match &self.repr {
+            Repr::Cancelled => {}
+            Repr::SpawnFailed(err) => {
+                d.field("error", err);
+            }
+            Repr::Panic(_) => {
+                match self.panic_message() {
+                    Some(message) => d.field("message", &message),
+                    None => d.field("message", &format_args!("..")),
+                };
+            }
+        }
+        d.finish()
     }
 }
 
@@ -166,7 +221,7 @@ impl From<JoinError> for io::Error {
     fn from(err: JoinError) -> io::Error {
         match err.repr {
             Repr::SpawnFailed(err) => err,
-            repr => io::Error::other(JoinError { repr, id: err.id }),
+            repr => io::Error::other(JoinError { repr, ..err }),
         }
     }
 }
@@ -228,6 +283,23 @@ mod tests {
             .downcast::<JoinError>()
             .unwrap();
         assert!(inner.is_cancelled());
+    }
+
+    #[test]
+    fn a_named_error_shows_its_name() {
+        let name: Arc<str> = Arc::from("conn 10.0.0.7");
+        let err = JoinError::cancelled(Id::next()).with_name(Some(name.clone()));
+        assert_eq!(err.name(), Some("conn 10.0.0.7"));
+        assert_eq!(err.to_string(), "task \"conn 10.0.0.7\" was cancelled");
+        assert_eq!(
+            format!("{err:?}"),
+            "JoinError::Cancelled { name: \"conn 10.0.0.7\" }"
+        );
+        let err = JoinError::panic(Id::next(), Box::new("boom")).with_name(Some(name));
+        assert_eq!(
+            format!("{err:?}"),
+            "JoinError::Panic { name: \"conn 10.0.0.7\", message: \"boom\" }"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::loom::cell::UnsafeCell;
@@ -121,6 +122,16 @@ pub(super) unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     unsafe { Harness::<F, S>::from_raw(ptr) }.dealloc();
 }
 
+/// `Vtable::name`.
+///
+/// # Safety
+///
+/// The vtable contract above (the caller holds a reference across the call).
+pub(super) unsafe fn name<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Option<Arc<str>> {
+    // SAFETY: vtable contract above.
+    unsafe { Harness::<F, S>::from_raw(ptr) }.name()
+}
+
 /// A typed view of one task. Methods taking `self` consume the reference the
 /// harness was made from; methods taking `&self` borrow it.
 struct Harness<F: Future, S> {
@@ -149,6 +160,12 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 
     fn id(&self) -> Id {
         self.header().id
+    }
+
+    /// The task's name; the trailer is immutable after allocation.
+    fn name(&self) -> Option<Arc<str>> {
+        // SAFETY: our reference keeps the allocation alive; the trailer is only read.
+        unsafe { (*self.cell.as_ptr()).trailer.name.as_deref().cloned() }
     }
 
     fn state(&self) -> &State {
@@ -201,7 +218,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn poll_future(&self) -> Poll<Result<F::Output, JoinError>> {
         let waker = waker::borrowed(self.header_ptr());
         let mut cx = Context::from_waker(&waker);
-        let _id = id::enter(self.id());
+        let _id = id::enter(self.header_ptr());
         // SAFETY: we hold `RUNNING` (rule 1), and a task is `Running` until the
         // holder of `RUNNING` finishes it, which then also sets `COMPLETE`.
         let polled = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -210,7 +227,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(JoinError::panic(self.id(), payload))),
+            Err(payload) => {
+                let err = JoinError::panic(self.id(), payload).with_name(self.name());
+                Poll::Ready(Err(err))
+            }
         }
     }
 
@@ -241,7 +261,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 
     /// We hold `RUNNING`: finish as cancelled.
     fn finish_cancelled(self) {
-        let err = JoinError::cancelled(self.id());
+        let err = JoinError::cancelled(self.id()).with_name(self.name());
         self.finish(Err(err));
     }
 
@@ -249,7 +269,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn finish(self, output: Result<F::Output, JoinError>) {
         if self.on_owner_thread() {
             // The future's destructor sees its own task id, as during a poll.
-            let _id = id::enter(self.id());
+            let _id = id::enter(self.header_ptr());
             // SAFETY: we hold `RUNNING` (rule 1) on the owner thread (rule 7); the
             // stage is `Consumed` after `drop_in_place`.
             unsafe {
@@ -262,15 +282,21 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         self.complete();
     }
 
-    /// Sets `COMPLETE`, hands the result over, leaves the registry, drops our
+    /// Sets `COMPLETE`, leaves the registry, hands the result over, drops our
     /// reference.
+    ///
+    /// The registry is left before the `JoinHandle` is woken: whoever sees the result
+    /// then also sees the task gone from its runtime (a graceful shutdown that begins
+    /// right after a `JoinHandle` returned must not count that task as finishing in its
+    /// grace period).
     fn complete(self) {
-        match self.state().transition_to_complete() {
+        let action = self.state().transition_to_complete();
+        let refs = self.release();
+        match action {
             TransitionToComplete::DropOutput => self.drop_output_as_runner(),
             TransitionToComplete::WakeJoinHandle => self.wake_join_handle(),
             TransitionToComplete::Nothing => {}
         }
-        let refs = self.release();
         if self.state().ref_dec_by(refs) == RefDec::Dealloc {
             self.dealloc();
         }
@@ -279,7 +305,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// Nobody will read the result: drop it now, on the thread that produced it.
     fn drop_output_as_runner(&self) {
         if self.on_owner_thread() {
-            let _id = id::enter(self.id());
+            let _id = id::enter(self.header_ptr());
             // SAFETY: rule 3, we set `COMPLETE` without `JOIN_INTEREST`; rule 7 holds.
             unsafe { Stage::drop_in_place(self.stage()) };
         }
@@ -331,7 +357,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// `Notified::cancel_with`: complete with `err` instead of polling.
     fn cancel_with(self, err: JoinError) {
         match self.state().transition_to_running() {
-            TransitionToRunning::Success | TransitionToRunning::Cancelled => self.finish(Err(err)),
+            TransitionToRunning::Success | TransitionToRunning::Cancelled => {
+                let err = err.with_name(self.name());
+                self.finish(Err(err));
+            }
             TransitionToRunning::Failed => {}
             TransitionToRunning::Dealloc => self.dealloc(),
         }
@@ -381,7 +410,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// `JoinHandle::poll` once `COMPLETE` is seen.
     fn take_output(&self) -> Result<F::Output, JoinError> {
         // SAFETY: rule 2: complete, and we are the `JoinHandle`.
-        unsafe { Stage::take_output(self.stage(), self.id()) }
+        unsafe { Stage::take_output(self.stage(), self.id(), || self.name()) }
     }
 
     fn drop_join_handle(self) {
@@ -407,7 +436,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         if left_future && !self.on_owner_thread() {
             return;
         }
-        let _id = id::enter(self.id());
+        let _id = id::enter(self.header_ptr());
         // SAFETY: rule 2, and rule 7 checked above.
         unsafe { Stage::drop_in_place(self.stage()) };
     }
@@ -428,7 +457,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
             return;
         }
         {
-            let _id = id::enter(self.id());
+            let _id = id::enter(self.header_ptr());
             // SAFETY: exclusive (count zero) on an allowed thread (rule 7).
             unsafe { Stage::drop_in_place(self.stage()) };
         }

@@ -1,4 +1,5 @@
-//! `task::Id`: a unique number per task, and the thread-local "task being run here".
+//! `task::Id`: a unique number per task, and the thread-local "task being run here" (its
+//! id, and its header for `task::name()`).
 //!
 //! Ids come from one global counter starting at 1, so they are never zero and never
 //! reused within a process (a `u64` does not wrap in practice). The harness sets the
@@ -9,7 +10,10 @@
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::raw::Header;
 
 /// An opaque id, unique among all tasks this process ever spawned.
 ///
@@ -33,9 +37,11 @@ pub struct Id(NonZeroU64);
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// The id of the task whose future this thread is polling or dropping, if any.
-    /// Const-initialised without destructor: readable during thread-local teardown.
-    static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
+    /// The header of the task whose future this thread is polling or dropping, if any:
+    /// live for as long as it is current, since the code that entered holds a reference.
+    /// One word, as cheap to set around every poll as the id alone was. Const-initialised
+    /// without destructor: readable during thread-local teardown.
+    static CURRENT: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
 }
 
 impl Id {
@@ -87,22 +93,36 @@ pub fn id() -> Id {
 
 /// The id of the task currently running on this thread, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
+    let header = current_header()?;
+    // SAFETY: a current header is live (see `CURRENT`); the id is immutable.
+    Some(unsafe { header.as_ref().id })
+}
+
+/// The header of the task being polled or dropped on this thread, if any. It stays live
+/// while the caller is inside that poll or drop (the runner holds a reference).
+pub(super) fn current_header() -> Option<NonNull<Header>> {
     CURRENT.try_with(Cell::get).ok().flatten()
 }
 
-/// Makes `id` the current task id until the guard drops, which restores the previous one.
-pub(super) fn enter(id: Id) -> EnterGuard {
-    EnterGuard(CURRENT.try_with(|cell| cell.replace(Some(id))).ok())
+/// Makes the task at `header` current until the guard drops, which restores the previous
+/// one. The caller holds a reference to the task for the guard's lifetime.
+#[inline]
+pub(super) fn enter(header: NonNull<Header>) -> EnterGuard {
+    // During thread-local teardown nothing is set, and the guard's restore fails alike.
+    EnterGuard(
+        CURRENT
+            .try_with(|cell| cell.replace(Some(header)))
+            .unwrap_or(None),
+    )
 }
 
-/// Restores the previous current id on drop (see [`enter`]).
-pub(super) struct EnterGuard(Option<Option<Id>>);
+/// Restores the previous current task on drop (see [`enter`]).
+pub(super) struct EnterGuard(Option<NonNull<Header>>);
 
 impl Drop for EnterGuard {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(previous) = self.0 {
-            let _ = CURRENT.try_with(|cell| cell.set(previous));
-        }
+        let _ = CURRENT.try_with(|cell| cell.set(self.0));
     }
 }
 
@@ -121,17 +141,33 @@ mod tests {
 
     #[test]
     fn enter_sets_and_nested_guards_restore() {
-        assert_eq!(try_id(), None);
-        let (outer, inner) = (Id::next(), Id::next());
-        let g1 = enter(outer);
-        assert_eq!(id(), outer);
-        {
-            let _g2 = enter(inner);
-            assert_eq!(id(), inner);
+        use crate::task::{Notified, OwnedTasks, Schedule, Task};
+
+        /// A scheduler that never runs anything: the tasks only lend their headers.
+        struct Idle;
+
+        impl Schedule for Idle {
+            fn schedule(&self, _: Notified<Self>) {}
+
+            fn release(&self, _: &Task<Self>) -> Option<Task<Self>> {
+                None
+            }
         }
-        assert_eq!(id(), outer);
+
+        let owned = OwnedTasks::new();
+        let (outer, _) = owned.bind(async {}, Idle, None);
+        let (inner, _) = owned.bind(async {}, Idle, None);
+        assert_eq!(try_id(), None);
+        let g1 = enter(outer.raw_header());
+        assert_eq!(id(), outer.id());
+        {
+            let _g2 = enter(inner.raw_header());
+            assert_eq!(id(), inner.id());
+        }
+        assert_eq!(id(), outer.id());
         drop(g1);
         assert_eq!(try_id(), None);
+        owned.close_and_shutdown_all();
     }
 
     #[test]

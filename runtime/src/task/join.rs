@@ -65,6 +65,12 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// The task's header, for tests that enter it as the current task.
+    #[cfg(test)]
+    pub(super) fn raw_header(&self) -> NonNull<Header> {
+        self.raw
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: the handle's reference keeps the task alive.
         unsafe { self.raw.as_ref() }

@@ -1,7 +1,8 @@
 //! Tasks: one allocation per spawned future, a state word, and the handles to it.
 //!
 //! Public: [`JoinHandle`], [`JoinSet`], [`JoinError`], [`AbortHandle`], [`Id`] with [`id()`] and
-//! [`try_id()`], [`yield_now()`], [`consume_budget()`], [`cooperative()`].
+//! [`try_id()`], [`Builder`] with [`name()`], [`yield_now()`], [`consume_budget()`],
+//! [`cooperative()`].
 //! Crate-internal: the `Schedule` trait an executor implements, the `Task` /
 //! `Notified` references it stores, the `OwnedTasks` registry it spawns through, and
 //! the cooperative budget (`coop`) it sets around each poll.
@@ -11,15 +12,18 @@
 //! | file | mechanism |
 //! |---|---|
 //! | `state.rs` | the atomic state word: flag bits, reference count, transitions |
-//! | `raw.rs` | the single allocation (header, scheduler, stage) and the vtable |
+//! | `raw.rs` | the single allocation (header, scheduler, stage, cold trailer) and the vtable |
 //! | `harness.rs` | the typed code behind the vtable: run, complete, cancel, join, free |
 //! | `waker.rs` | the task `Waker`: a counted reference, no allocation per wake |
 //! | `id.rs` | `Id`, the global counter, the current task's id (set around polls and drops) |
+//! | `name.rs` | `name()`: the current task's name, read from its trailer |
+//! | `builder.rs` | `Builder`: spawning with a name |
 //! | `join.rs` | `JoinHandle` |
 //! | `abort.rs` | `AbortHandle`: cancel without the output |
 //! | `join_set.rs` | `JoinSet`: handles in a slab, a shared ready list of finished keys |
 //! | `error.rs` | `JoinError` |
-//! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown |
+//! | `owned.rs` | `OwnedTasks`, the per-runtime registry used for shutdown, and its counts |
+//! | `refused.rs` | a task refused at spawn: cancelled at once, never registered |
 //! | `yield_now.rs` | `yield_now` |
 //! | `coop.rs` | the cooperative budget of one task poll; `consume_budget` |
 //!
@@ -77,14 +81,17 @@
 //!    references; whoever later removes the task got it after that write.
 
 mod abort;
+mod builder;
 pub(crate) mod coop;
 mod error;
 mod harness;
 mod id;
 mod join;
 mod join_set;
+mod name;
 mod owned;
 mod raw;
+mod refused;
 mod spawn;
 mod state;
 mod waker;
@@ -98,15 +105,19 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::thread::{self, ThreadId};
 
 pub use abort::AbortHandle;
+pub use builder::Builder;
 pub use coop::{Cooperative, consume_budget, cooperative};
 pub use error::JoinError;
 pub use id::{Id, id, try_id};
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
-pub(crate) use owned::OwnedTasks;
+pub use name::name;
+pub(crate) use owned::{ClosedCount, OwnedTasks};
+pub(crate) use refused::refuse;
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;
 
@@ -199,6 +210,12 @@ impl<S: 'static> Task<S> {
         unsafe { self.raw.as_ref() }
     }
 
+    /// The task's name (cold: an indirect call and an `Arc` clone).
+    fn name(&self) -> Option<Arc<str>> {
+        // SAFETY: our reference keeps the task alive across the call.
+        unsafe { (self.header().vtable.name)(self.raw) }
+    }
+
     /// Shuts the task down with this reference: cancels it now if idle, or marks
     /// it cancelled for its runner (see `OwnedTasks::close_and_shutdown_all`).
     fn shutdown(self) {
@@ -247,6 +264,11 @@ impl<S: Schedule> Notified<S> {
     /// The task's id, for the `JoinError` a caller of `cancel_with` builds.
     pub(crate) fn id(&self) -> Id {
         self.0.header().id
+    }
+
+    /// The task's name, if it was spawned with one (for the long-poll watchdog).
+    pub(crate) fn name(&self) -> Option<Arc<str>> {
+        self.0.name()
     }
 
     /// Completes the task with `err` without polling it; its future is dropped

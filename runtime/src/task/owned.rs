@@ -22,12 +22,21 @@
 //! closed (and the drain finds the task) or sees `closed` and cancels its task: once the
 //! call returns, no task is registered and no `bind` succeeds.
 //!
+//! # Counting, for a graceful shutdown
+//!
+//! Each shard counts the tasks it removed because they completed (`Shard::completed`,
+//! under its lock, so it costs no shared cache line). A graceful shutdown reads the sum
+//! when it begins ([`OwnedTasks::completed`]) and again in the lock hold that closes each
+//! shard ([`OwnedTasks::close_and_count_all`]): the difference is the tasks that
+//! completed in between, and the tasks drained at the close are the ones it cancels.
+//!
 //! No mutex is held while task code runs (futures' destructors, wakers, `Schedule`
 //! callbacks), so all of those may spawn, wake or release freely.
 
 use std::fmt;
 use std::future::Future;
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use slab::Slab;
 
@@ -68,6 +77,20 @@ struct Shard<S: 'static> {
     /// Tasks ever registered here (for `RuntimeMetrics`): counted under the lock `bind`
     /// takes anyway, so spawners share no counter.
     registered: u64,
+    /// Tasks `remove`d from this shard so far (each removal is a completion).
+    completed: u64,
+}
+
+/// What [`OwnedTasks::close_and_count_all`] found: the tasks it cancelled, and the ones
+/// that completed since a [`completed`](OwnedTasks::completed) reading.
+#[derive(Debug, Default)]
+pub(crate) struct ClosedCount {
+    /// Tasks completed since the reading the caller passed in.
+    pub(crate) finished: usize,
+    /// Tasks still alive at the close, now cancelled.
+    pub(crate) cancelled: usize,
+    /// The names of the cancelled tasks that had one.
+    pub(crate) cancelled_names: Vec<Arc<str>>,
 }
 
 /// Keeps two shards' locks off one cache line, so workers on different shards do not
@@ -92,6 +115,7 @@ impl<S: Schedule> OwnedTasks<S> {
                         tasks: Slab::new(),
                         closed: false,
                         registered: 0,
+                        completed: 0,
                     }))
                 })
                 .collect(),
@@ -111,12 +135,13 @@ impl<S: Schedule> OwnedTasks<S> {
         &self,
         future: F,
         scheduler: S,
+        name: Option<Arc<str>>,
     ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let raw = raw::allocate(future, scheduler, None);
+        let raw = raw::allocate(future, scheduler, None, name);
         // SAFETY: `allocate` just made `raw` with output type `F::Output` and three
         // references, one for each of the handles made here.
         unsafe { self.register(raw) }
@@ -135,12 +160,14 @@ impl<S: Schedule> OwnedTasks<S> {
         &self,
         future: F,
         scheduler: S,
+        name: Option<Arc<str>>,
     ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let raw = raw::allocate(future, scheduler, Some(super::current_thread_id()));
+        let owner = Some(super::current_thread_id());
+        let raw = raw::allocate(future, scheduler, owner, name);
         // SAFETY: as in `bind`.
         unsafe { self.register(raw) }
     }
@@ -186,7 +213,19 @@ impl<S: Schedule> OwnedTasks<S> {
             .tasks
             .get(key)
             .is_some_and(|t| t.header_ptr() == task.header_ptr());
-        ours.then(|| shard.tasks.remove(key))
+        if !ours {
+            return None;
+        }
+        shard.completed += 1;
+        Some(shard.tasks.remove(key))
+    }
+
+    /// How many tasks have completed (been removed) so far; see *Counting*.
+    pub(crate) fn completed(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.0.lock().completed)
+            .sum()
     }
 
     /// Returns `true` if no task is registered.
@@ -252,6 +291,40 @@ impl<S: 'static> OwnedTasks<S> {
     }
 }
 
+impl<S: 'static> OwnedTasks<S> {
+    /// Like [`close_and_shutdown_all`](Self::close_and_shutdown_all), and counts: the
+    /// tasks completed since `completed_before` (an earlier [`completed`](Self::completed)
+    /// reading), and the tasks it cancels, with their names. A task that completed but
+    /// was not removed yet counts as finished; one being polled elsewhere right now is
+    /// marked cancelled and counts as cancelled. A second call counts nothing.
+    pub(crate) fn close_and_count_all(&self, completed_before: u64) -> ClosedCount {
+        let mut completed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.0.lock();
+            shard.closed = true;
+            completed += shard.completed;
+        }
+        let mut count = ClosedCount {
+            finished: usize::try_from(completed.saturating_sub(completed_before))
+                .unwrap_or(usize::MAX),
+            ..ClosedCount::default()
+        };
+        for shard in self.shards.iter() {
+            let tasks: Vec<Task<S>> = shard.0.lock().tasks.drain().collect();
+            for task in tasks {
+                if task.header().state.load().is_complete() {
+                    count.finished += 1;
+                } else {
+                    count.cancelled += 1;
+                    count.cancelled_names.extend(task.name());
+                }
+                task.shutdown();
+            }
+        }
+        count
+    }
+}
+
 impl<S: Schedule> Default for OwnedTasks<S> {
     fn default() -> Self {
         OwnedTasks::new()
@@ -309,7 +382,7 @@ mod tests {
         // Proves the address hash is not degenerate: 64 tasks land in more than half of
         // 8 shards (all in one would serialise the workers again).
         let owned = OwnedTasks::with_shards(8);
-        let handles: Vec<_> = (0..64).map(|_| owned.bind(async {}, Idle)).collect();
+        let handles: Vec<_> = (0..64).map(|_| owned.bind(async {}, Idle, None)).collect();
         let used = owned
             .shards
             .iter()

@@ -7,6 +7,7 @@
 //! |   +-- Header: state word, &'static Vtable, id, registry slot, owner thread, join waker
 //! |   +-- S: the scheduler
 //! +-- UnsafeCell<Stage<F>>: Running(F) -> Finished(Result<F::Output, JoinError>) -> Consumed
+//! +-- Trailer: the cold part, read off the hot paths: the task's name
 //! ```
 //!
 //! `Task`, `Notified`, `JoinHandle` and wakers all hold a `NonNull<Header>`. The
@@ -19,6 +20,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 
@@ -63,6 +65,16 @@ pub(super) struct Head<S> {
 pub(super) struct Cell<F: Future, S> {
     pub(super) head: Head<S>,
     pub(super) stage: UnsafeCell<Stage<F>>,
+    pub(super) trailer: Trailer,
+}
+
+/// What only cold paths read (a `JoinError`, `task::name()`, shutdown reports, the
+/// long-poll watchdog): kept out of the header the scheduler touches on every poll.
+/// Immutable after allocation. An unnamed task stores `None`: one word, no allocation
+/// (the name is boxed so the trailer stays one word; a 112-byte task then still fits
+/// the allocator's 128-byte chunk, as before names existed).
+pub(super) struct Trailer {
+    pub(super) name: Option<Box<Arc<str>>>,
 }
 
 /// What the task holds: its future, then its result, then nothing.
@@ -90,6 +102,8 @@ pub(super) struct Vtable {
     pub(super) drop_join_handle: unsafe fn(NonNull<Header>),
     /// Frees the allocation once the count is zero.
     pub(super) dealloc: unsafe fn(NonNull<Header>),
+    /// The task's name (a clone of the `Arc`), from the trailer; borrows a reference.
+    pub(super) name: unsafe fn(NonNull<Header>) -> Option<Arc<str>>,
 }
 
 /// The vtable of `Cell<F, S>` (a promoted constant: no allocation).
@@ -102,6 +116,7 @@ fn vtable<F: Future, S: Schedule>() -> &'static Vtable {
         try_read_output: harness::try_read_output::<F, S>,
         drop_join_handle: harness::drop_join_handle::<F, S>,
         dealloc: harness::dealloc::<F, S>,
+        name: harness::name::<F, S>,
     }
 }
 
@@ -110,6 +125,7 @@ pub(super) fn allocate<F, S>(
     future: F,
     scheduler: S,
     owner_thread: Option<ThreadId>,
+    name: Option<Arc<str>>,
 ) -> NonNull<Header>
 where
     F: Future + 'static,
@@ -132,13 +148,16 @@ where
     // each field is written once, without reading or dropping what was there.
     unsafe {
         (&raw mut (*ptr).head).write(Head { header, scheduler });
+        (&raw mut (*ptr).trailer).write(Trailer {
+            name: name.map(Box::new),
+        });
         #[cfg(not(all(test, loom)))]
         UnsafeCell::raw_get(&raw mut (*ptr).stage).write(Stage::Running(future));
         // loom's cell is not a transparent wrapper: build it, then move it in.
         #[cfg(all(test, loom))]
         (&raw mut (*ptr).stage).write(UnsafeCell::new(Stage::Running(future)));
     }
-    // SAFETY: both fields of the `Cell` were initialised just above.
+    // SAFETY: every field of the `Cell` was initialised just above.
     let cell = unsafe { cell.assume_init() };
     NonNull::from(Box::leak(cell)).cast()
 }
@@ -281,6 +300,7 @@ impl<F: Future> Stage<F> {
     pub(super) unsafe fn take_output(
         stage: &UnsafeCell<Stage<F>>,
         id: Id,
+        name: impl FnOnce() -> Option<Arc<str>>,
     ) -> Result<F::Output, JoinError> {
         let taken = stage.with_mut(|stage| {
             // SAFETY: exclusive access under rule 2.
@@ -291,7 +311,7 @@ impl<F: Future> Stage<F> {
             Some(unsafe { ptr::replace(stage, Stage::Consumed) })
         });
         match taken {
-            None => Err(JoinError::cancelled(id)),
+            None => Err(JoinError::cancelled(id).with_name(name())),
             Some(Stage::Finished(output)) => output,
             Some(_) => panic!("`JoinHandle` polled after it returned `Poll::Ready`"),
         }

@@ -42,7 +42,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    context::current("runtime::spawn").spawn(future)
+    context::current("runtime::spawn").spawn(future, None)
 }
 
 /// Spawns a `!Send` future onto the [`LocalRuntime`](crate::LocalRuntime) this code runs
@@ -77,7 +77,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::current("runtime::task::spawn_local").spawn_local(future)
+    context::current("runtime::task::spawn_local").spawn_local(future, None)
 }
 
 /// Runs a blocking function on the runtime's blocking pool and returns a handle to its
@@ -103,5 +103,5 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    context::current("runtime::spawn_blocking").spawn_blocking(f)
+    context::current("runtime::spawn_blocking").spawn_blocking(f, None)
 }

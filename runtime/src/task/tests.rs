@@ -76,7 +76,7 @@ impl Rt {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (handle, notified) = self.0.owned.bind(future, self.sched());
+        let (handle, notified) = self.0.owned.bind(future, self.sched(), None);
         if let Some(notified) = notified {
             self.sched().schedule(notified);
         }
@@ -86,7 +86,7 @@ impl Rt {
     fn spawn_local<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
         // SAFETY: (contract of `bind_local`) tests that break it do so on purpose
         // and check that the task guards itself.
-        let (handle, notified) = unsafe { self.0.owned.bind_local(future, self.sched()) };
+        let (handle, notified) = unsafe { self.0.owned.bind_local(future, self.sched(), None) };
         if let Some(notified) = notified {
             self.sched().schedule(notified);
         }
@@ -647,6 +647,7 @@ impl Drop for SpawnAndWakeOnDrop {
                     let _guard = guard;
                 },
                 Sched(self.rt.clone()),
+                None,
             );
             assert!(notified.is_none(), "spawning after close must be refused");
             assert!(join(handle).unwrap_err().is_cancelled());

@@ -44,9 +44,11 @@ use std::thread::ThreadId;
 use parking_lot::{Condvar, Mutex};
 
 use crate::driver::{self, Driver};
+use crate::long_poll::LongPollWatch;
 use crate::metrics::{WorkerCells, WorkerStats};
 use crate::reactor;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
 
 use core_slot::ThreadWaker;
@@ -82,12 +84,15 @@ pub(crate) struct CurrentThread {
 
 /// What tasks see of their scheduler.
 pub(crate) struct Shared {
-    owned: OwnedTasks<Arc<Shared>>,
+    pub(crate) owned: OwnedTasks<Arc<Shared>>,
     inject: Inject<Runnable>,
     park: AtomicU8,
     reactor: Weak<reactor::ReactorHandle>,
     /// The core's counters as `RuntimeMetrics` reads them.
     worker: WorkerCells,
+    pub(crate) shutdown: ShutdownSignal,
+    /// `Builder::on_long_poll`, if set.
+    long_poll: Option<LongPollWatch>,
 }
 
 /// Where the core waits while no thread is inside `block_on`.
@@ -120,6 +125,7 @@ impl CurrentThread {
         driver: Driver,
         handle: driver::DriverHandle,
         owner: Option<ThreadId>,
+        long_poll: Option<LongPollWatch>,
     ) -> CurrentThread {
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
@@ -127,6 +133,8 @@ impl CurrentThread {
             park: AtomicU8::new(EMPTY),
             reactor: Arc::downgrade(&handle.io),
             worker: WorkerCells::default(),
+            shutdown: ShutdownSignal::new(),
+            long_poll,
         });
         let core = Core {
             queue: VecDeque::with_capacity(64),
@@ -149,42 +157,60 @@ impl CurrentThread {
     }
 
     /// Spawns a `Send` future from any thread.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.shared.clone());
+        let (join, notified) = self.shared.owned.bind(future, self.shared.clone(), name);
         if let Some(task) = notified {
             self.shared.schedule(task);
         }
         join
     }
 
-    /// Spawns a `!Send` future; only on the thread running this runtime's `block_on`.
-    pub(crate) fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
+    /// Whether `spawn_local` may run here: on a `LocalRuntime`, on its own thread. The
+    /// error says why not, for the caller's panic or `io::Error`.
+    pub(crate) fn check_spawn_local(&self) -> Result<(), &'static str> {
         let Some(owner) = self.owner else {
-            panic!(
+            return Err(
                 "spawn_local needs a `LocalRuntime`: this runtime is `Send`, so the thread \
                  running it could change under a !Send task. Build one with \
                  `Builder::new_current_thread().build_local()` (`#[runtime::main(flavor = \
                  \"current_thread\")]` and `#[runtime::test]` do), or use `spawn` with a Send \
-                 future"
+                 future",
             );
         };
-        assert!(
-            owner == std::thread::current().id(),
-            "spawn_local must be called on the thread that owns the `LocalRuntime` (inside its \
-             `block_on`, one of its tasks, or beside it); other threads can only `spawn`"
-        );
-        // SAFETY: this is the runtime's owner thread. Only the owner may take the core (see
-        // `block_on`), and a `LocalRuntime` is !Send, so it is also shut down here: the task
-        // is polled and dropped only on this thread.
-        let (join, notified) = unsafe { self.shared.owned.bind_local(future, self.shared.clone()) };
+        if owner != std::thread::current().id() {
+            return Err(
+                "spawn_local must be called on the thread that owns the `LocalRuntime` (inside \
+                 its `block_on`, one of its tasks, or beside it); other threads can only `spawn`",
+            );
+        }
+        Ok(())
+    }
+
+    /// Spawns a `!Send` future; only on the thread running this runtime's `block_on`.
+    ///
+    /// # Panics
+    ///
+    /// Where [`check_spawn_local`](Self::check_spawn_local) refuses, with its message.
+    pub(crate) fn spawn_local<F>(&self, future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if let Err(why) = self.check_spawn_local() {
+            panic!("{why}");
+        }
+        // SAFETY: this is the runtime's owner thread (checked above). Only the owner may
+        // take the core (see `block_on`), and a `LocalRuntime` is !Send, so it is also shut
+        // down here: the task is polled and dropped only on this thread.
+        let (join, notified) = unsafe {
+            self.shared
+                .owned
+                .bind_local(future, self.shared.clone(), name)
+        };
         if let Some(task) = notified {
             self.shared.schedule(task);
         }

@@ -12,6 +12,7 @@ use super::{
     Core, EMPTY, EVENT_INTERVAL, INJECT_INTERVAL, LOCAL, Local, NOTIFIED, PARKED, Runnable, Shared,
     TIMER_SLACK,
 };
+use crate::long_poll;
 use crate::scheduler::park_thread::poll_with_budget;
 use crate::task::{Schedule, Task};
 
@@ -67,7 +68,7 @@ impl Shared {
             let Some(task) = self.next_task(core.tick) else {
                 break;
             };
-            task.run();
+            long_poll::run_task(task, self.long_poll.as_ref());
             ran += 1;
         }
         core.stats.polled(u64::from(ran));
@@ -141,7 +142,9 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.owned.remove(task)
+        let removed = self.owned.remove(task);
+        self.shutdown.task_released(|| self.owned.is_empty());
+        removed
     }
 }
 

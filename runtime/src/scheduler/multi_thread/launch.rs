@@ -14,9 +14,11 @@ use super::spawner::{Shared, Spawner};
 use super::worker::{self, Core};
 use crate::blocking::Hook;
 use crate::driver::{self, Driver};
+use crate::long_poll::LongPollWatch;
 use crate::metrics::WorkerCells;
 use crate::scheduler;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::OwnedTasks;
 
 /// How the worker threads are made.
@@ -26,6 +28,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) long_poll: Option<LongPollWatch>,
 }
 
 /// The cores built with the scheduler, waiting for their threads.
@@ -71,6 +74,9 @@ pub(crate) fn build(
         worker_cells: (0..config.num_workers)
             .map(|_| WorkerCells::default())
             .collect(),
+        shutdown: ShutdownSignal::new(),
+        keep_tasks_at_stop: std::sync::atomic::AtomicBool::new(false),
+        long_poll: config.long_poll.clone(),
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });
     let spawner = Spawner {

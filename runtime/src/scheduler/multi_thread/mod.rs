@@ -24,6 +24,10 @@
 //!   worker, on seeing it, shuts every task down (`OwnedTasks::close_and_shutdown_all`, which
 //!   is idempotent), drops its queued references and hands its core in; the last one
 //!   drains the inject queue and shuts the driver down.
+//! - Graceful shutdown: [`Spawner::stop_workers_keeping_tasks`] sets `keep_tasks_at_stop`
+//!   before it closes the inject queue; a worker that sees the queue closed reads the flag
+//!   and only drops its queued references, leaving the tasks registered, so the caller
+//!   can count and cancel them once every worker has stopped and none is mid-poll.
 
 #[expect(
     unsafe_code,

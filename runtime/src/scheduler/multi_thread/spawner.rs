@@ -7,6 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -15,16 +16,18 @@ use super::park::{SharedDriver, Unparker};
 use super::queue::Steal;
 use super::worker::{self, Core};
 use crate::driver;
+use crate::long_poll::LongPollWatch;
 use crate::metrics::WorkerCells;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::park_thread;
+use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 pub(super) type Runnable = Notified<Arc<Shared>>;
 
 /// What users reach through `Handle`: spawning, shutdown, and the driver handles.
 pub(crate) struct Spawner {
-    pub(super) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) driver: driver::DriverHandle,
     pub(super) block_ons: Mutex<BlockOns>,
     pub(super) block_on_returned: Condvar,
@@ -44,10 +47,16 @@ pub(crate) struct Shared {
     pub(super) remotes: Box<[Remote]>,
     pub(super) inject: Inject<Runnable>,
     pub(super) idle: Idle,
-    pub(super) owned: OwnedTasks<Arc<Shared>>,
+    pub(crate) owned: OwnedTasks<Arc<Shared>>,
     pub(super) driver: Arc<SharedDriver>,
     /// Per worker: its counters as `RuntimeMetrics` reads them.
     pub(super) worker_cells: Box<[WorkerCells]>,
+    pub(crate) shutdown: ShutdownSignal,
+    /// Set by [`Spawner::stop_workers_keeping_tasks`]: stopping workers leave the tasks
+    /// registered, for the graceful shutdown to count and cancel once none runs.
+    pub(super) keep_tasks_at_stop: AtomicBool,
+    /// `Builder::on_long_poll`, if set.
+    pub(super) long_poll: Option<LongPollWatch>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
     #[expect(
         clippy::vec_box,
@@ -63,12 +72,12 @@ pub(super) struct Remote {
 
 impl Spawner {
     /// Spawns a `Send` future from any thread.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.shared.clone());
+        let (join, notified) = self.shared.owned.bind(future, self.shared.clone(), name);
         if let Some(task) = notified {
             self.shared.schedule_task(task, false);
         }
@@ -124,6 +133,23 @@ impl Spawner {
                 self.block_on_returned.wait(&mut block_ons);
             }
         }
+        self.shutdown_deferred();
+        if self.shared.keep_tasks_at_stop.load(Ordering::Acquire) {
+            // The workers left the tasks to the graceful shutdown, which normally dropped
+            // them already; this is the safety net if it did not get that far.
+            self.shared.owned.close_and_shutdown_all();
+        }
+    }
+
+    /// Stops the workers like [`shutdown_deferred`](Self::shutdown_deferred), except that
+    /// they leave every task registered (only their queued references are dropped): once
+    /// they have stopped (`Workers::wait`), no task is being polled, and a graceful
+    /// shutdown counts and cancels the registered tasks exactly.
+    pub(crate) fn stop_workers_keeping_tasks(&self) {
+        // Before the close: a worker reads it after seeing the inject queue closed.
+        self.shared
+            .keep_tasks_at_stop
+            .store(true, Ordering::Release);
         self.shutdown_deferred();
     }
 
@@ -225,7 +251,9 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.owned.remove(task)
+        let removed = self.owned.remove(task);
+        self.shutdown.task_released(|| self.owned.is_empty());
+        removed
     }
 }
 

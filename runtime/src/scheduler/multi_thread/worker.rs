@@ -10,10 +10,12 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::park::Parker;
 use super::queue::{self, Local, Steal};
 use super::spawner::{Remote, Runnable, Shared};
+use crate::long_poll;
 use crate::metrics::WorkerStats;
 
 /// Ticks between two non-blocking polls of the driver.
@@ -130,7 +132,12 @@ pub(super) fn run(shared: Arc<Shared>, core: Box<Core>) {
     while !core.is_shutdown {
         core = step(&shared, core);
     }
-    core = pre_shutdown(&shared, core);
+    // Read after the inject queue was seen closed, which the flag's store precedes.
+    if shared.keep_tasks_at_stop.load(Ordering::Acquire) {
+        drop_queued(&mut core);
+    } else {
+        core = pre_shutdown(&shared, core);
+    }
     WORKER.with(|w| w.borrow_mut().take());
     shared.shutdown_core(core);
 }
@@ -173,13 +180,14 @@ fn run_task(shared: &Arc<Shared>, mut core: Box<Core>, task: Runnable) -> Box<Co
             shared.notify_parked();
         }
     }
-    core = with_core_installed(core, || task.run());
+    let watch = shared.long_poll.as_ref();
+    core = with_core_installed(core, || long_poll::run_task(task, watch));
     core.stats.polled(1);
     for _ in 0..MAX_LIFO_POLLS {
         let Some(task) = core.lifo.take() else {
             return core;
         };
-        core = with_core_installed(core, || task.run());
+        core = with_core_installed(core, || long_poll::run_task(task, watch));
         core.stats.polled(1);
     }
     if let Some(task) = core.lifo.take() {
@@ -243,11 +251,18 @@ fn park(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
 fn pre_shutdown(shared: &Arc<Shared>, core: Box<Core>) -> Box<Core> {
     let mut core = with_core_installed(core, || shared.owned.close_and_shutdown_all());
     // Those tasks are cancelled now: their queued references are just released.
+    drop_queued(&mut core);
+    core
+}
+
+/// Releases this worker's queued references. Only once the tasks are shut down, or will
+/// be by the graceful shutdown (`Spawner::stop_workers_keeping_tasks`): a dropped
+/// reference leaves its task notified but idle, which that shutdown cancels.
+fn drop_queued(core: &mut Core) {
     drop(core.lifo.take());
     while let Some(task) = core.run_queue.pop() {
         drop(task);
     }
-    core
 }
 
 impl Core {
