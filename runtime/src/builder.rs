@@ -5,6 +5,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod determinism; // start_paused, auto_advance, rng_seed
+
+pub(crate) use determinism::Determinism;
+
 use crate::blocking::Hook;
 use crate::{LocalRuntime, Runtime};
 
@@ -29,6 +33,7 @@ pub struct Builder {
     pub(crate) thread_keep_alive: Duration,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) determinism: Determinism,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +66,7 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             on_thread_start: None,
             on_thread_stop: None,
+            determinism: Determinism::default(),
         }
     }
 
@@ -194,6 +200,7 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("determinism", &self.determinism)
             .finish_non_exhaustive()
     }
 }

@@ -22,6 +22,7 @@
 
 // Layer 0: the primitives the concurrency core is built from.
 mod loom; // std and parking_lot, or loom under `--cfg loom`: what the models check
+mod rng; // RngSeed: reproducible scheduling decisions
 
 // Layer 1: readiness and time, turned into wakeups.
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor
@@ -62,6 +63,7 @@ pub use builder::Builder;
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
 pub use local_runtime::LocalRuntime;
+pub use rng::RngSeed;
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
 pub use task::{spawn, spawn_blocking};

@@ -101,19 +101,21 @@ impl Driver {
         Ok((driver, handle))
     }
 
-    /// Waits up to `timeout` for events (`None`: until one arrives) and wakes their tasks.
+    /// Waits up to `timeout` for events (`None`: until one arrives) and wakes their tasks;
+    /// returns how many registrations got readiness (an unpark alone counts none).
     ///
     /// # Errors
     ///
     /// The poller's error; the caller decides whether it is fatal.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.handle.poller.wait(&mut self.events, timeout)?;
         self.tick = self.tick.wrapping_add(1);
         self.collect_ready();
+        let dispatched = self.ready.len();
         for (io, readiness) in self.ready.drain(..) {
             io.set_readiness(self.tick, readiness);
         }
-        Ok(())
+        Ok(dispatched)
     }
 
     /// Resolves tokens to registrations under one lock; wakes happen after it is released.

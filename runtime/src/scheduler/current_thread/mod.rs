@@ -45,6 +45,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::driver::{self, Driver};
 use crate::reactor;
+use crate::rng::{FastRand, RngSeed};
 use crate::scheduler::inject::Inject;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
 
@@ -99,6 +100,8 @@ struct Core {
     queue: VecDeque<Runnable>,
     driver: Driver,
     tick: u32,
+    /// With `Builder::rng_seed`: picks the next task among the queued ones.
+    rng: Option<FastRand>,
 }
 
 struct Local {
@@ -116,6 +119,7 @@ impl CurrentThread {
         driver: Driver,
         handle: driver::DriverHandle,
         owner: Option<ThreadId>,
+        rng_seed: Option<RngSeed>,
     ) -> CurrentThread {
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
@@ -127,6 +131,7 @@ impl CurrentThread {
             queue: VecDeque::with_capacity(64),
             driver,
             tick: 0,
+            rng: rng_seed.map(FastRand::new),
         };
         CurrentThread {
             shared,

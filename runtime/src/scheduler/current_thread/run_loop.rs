@@ -12,6 +12,7 @@ use super::{
     Core, EMPTY, EVENT_INTERVAL, INJECT_INTERVAL, LOCAL, Local, NOTIFIED, PARKED, Runnable, Shared,
     TIMER_SLACK,
 };
+use crate::rng::FastRand;
 use crate::scheduler::park_thread::poll_with_budget;
 use crate::task::{Schedule, Task};
 
@@ -59,7 +60,11 @@ impl Shared {
     fn run_tasks(&self, core: &mut Core, budget: u32) -> u32 {
         for ran in 0..budget {
             core.tick = core.tick.wrapping_add(1);
-            match self.next_task(core.tick) {
+            let next = match &mut core.rng {
+                None => self.next_task(core.tick),
+                Some(rng) => self.next_task_seeded(rng),
+            };
+            match next {
                 Some(task) => task.run(),
                 None => return ran,
             }
@@ -72,6 +77,23 @@ impl Shared {
             self.pop_inject().or_else(|| self.pop_local())
         } else {
             self.pop_local().or_else(|| self.pop_inject())
+        }
+    }
+
+    /// `Builder::rng_seed`: a seeded coin picks the queue, then a seeded draw picks the
+    /// task in the local queue, so the same seed gives the same interleaving.
+    fn next_task_seeded(&self, rng: &mut FastRand) -> Option<Runnable> {
+        let pick_local = |rng: &mut FastRand| {
+            with_local_queue(self, |queue| {
+                let len = queue.len();
+                (len > 0).then(|| queue.remove(rng.below(len))).flatten()
+            })
+            .flatten()
+        };
+        if rng.below(2) == 0 {
+            self.pop_inject().or_else(|| pick_local(rng))
+        } else {
+            pick_local(rng).or_else(|| self.pop_inject())
         }
     }
 
@@ -97,7 +119,10 @@ impl Shared {
             self.park.store(EMPTY, Ordering::Release);
             return;
         }
-        core.driver.park(None);
+        // A paused clock auto-advances only if no other thread woke us meanwhile (a wake
+        // moves `park` to NOTIFIED before it unparks the reactor; see `time/clock.rs`).
+        let idle = || self.park.load(Ordering::Acquire) == PARKED && self.inject.is_empty();
+        core.driver.park_when_idle(None, idle);
         self.park.store(EMPTY, Ordering::Release);
     }
 

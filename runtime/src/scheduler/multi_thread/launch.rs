@@ -67,6 +67,7 @@ pub(crate) fn build(
         // Sharded: every spawn and every finished task takes one of these locks.
         owned: OwnedTasks::with_shards(4 * config.num_workers),
         driver: shared_driver,
+        clock: handle.time.clock().clone(),
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });
     let spawner = Spawner {

@@ -18,6 +18,7 @@ use crate::driver;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::park_thread;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::time::Clock;
 
 pub(super) type Runnable = Notified<Arc<Shared>>;
 
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pub(super) idle: Idle,
     pub(super) owned: OwnedTasks<Arc<Shared>>,
     pub(super) driver: Arc<SharedDriver>,
+    /// The runtime's clock: workers going idle poke a paused one (see `time/clock.rs`).
+    pub(super) clock: Arc<Clock>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
     #[expect(
         clippy::vec_box,
@@ -88,7 +91,7 @@ impl Spawner {
             block_ons.running += 1;
         }
         let _leave = LeaveBlockOn(self);
-        park_thread::block_on(future)
+        park_thread::block_on(future, Some(self.driver.time.clock()))
     }
 
     /// Waits for every other thread's `block_on` to return, then starts the shutdown.
