@@ -64,6 +64,12 @@ pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
 pub use local_runtime::LocalRuntime;
 pub use rng::RngSeed;
+
+/// What the entry-point macros expand to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::rng::TestSeed;
+}
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
 pub use task::{spawn, spawn_blocking};

@@ -51,6 +51,47 @@ impl RngSeed {
     }
 }
 
+/// The seed of one `#[runtime::test]`: `RUNTIME_TEST_SEED` if set (a `u64`), else random.
+/// Printed to stderr if the test panics, so the failing interleaving can be rerun.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TestSeed(RngSeed);
+
+impl TestSeed {
+    /// The seed for this test.
+    ///
+    /// # Panics
+    ///
+    /// If `RUNTIME_TEST_SEED` is set but is not a `u64`.
+    #[expect(
+        clippy::new_without_default,
+        reason = "reads the environment; macro use only"
+    )]
+    pub fn new() -> TestSeed {
+        let seed = match std::env::var("RUNTIME_TEST_SEED") {
+            Ok(value) => RngSeed::from_u64(value.trim().parse().unwrap_or_else(|_| {
+                panic!("RUNTIME_TEST_SEED={value:?} is not a u64 seed (as printed by a failure)")
+            })),
+            Err(_) => RngSeed::random(),
+        };
+        TestSeed(seed)
+    }
+
+    /// The seed to build the test's runtime with.
+    pub fn rng_seed(&self) -> RngSeed {
+        self.0
+    }
+}
+
+impl Drop for TestSeed {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let n = self.0.value();
+            eprintln!("runtime::test seed: {n} (rerun with RUNTIME_TEST_SEED={n})");
+        }
+    }
+}
+
 /// xorshift64* seeded by an [`RngSeed`]; never zero inside.
 #[derive(Clone, Debug)]
 pub(crate) struct FastRand(u64);

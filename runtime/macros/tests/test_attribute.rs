@@ -76,3 +76,19 @@ pub async fn doc_comment_visibility_and_inner_attributes_are_kept() {
     #![allow(unused_variables)]
     let unused = ();
 }
+
+// `start_paused = true` under the real harness, on both flavors: the clock is virtual and
+// auto-advances to the timer, exactly.
+#[runtime::test(start_paused = true)]
+async fn start_paused_current_thread() {
+    let start = runtime::time::Instant::now();
+    runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+}
+
+#[runtime::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
+async fn start_paused_multi_thread() {
+    let start = runtime::time::Instant::now();
+    runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+}
