@@ -5,7 +5,7 @@
 //! seed (as long as the tasks do the same things: no I/O or real time in between).
 
 use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 /// A seed for the runtime's scheduling decisions, as tokio's `runtime::RngSeed`.
 ///
@@ -45,9 +45,7 @@ impl RngSeed {
 
     /// A fresh seed from the process's randomness (std's `RandomState` keys).
     pub fn random() -> RngSeed {
-        let mut hasher = RandomState::new().build_hasher();
-        std::time::SystemTime::now().hash(&mut hasher);
-        RngSeed(hasher.finish())
+        RngSeed(RandomState::new().hash_one(std::time::SystemTime::now()))
     }
 }
 

@@ -6,7 +6,8 @@
 //! The workers cannot see this thread, so while its future is woken or being polled it
 //! holds the runtime's clock (`Clock::hold`), which keeps auto-advance off:
 //!
-//! - `woken` going `false -> true` takes a hold, in the waker, before unparking us;
+//! - a wake takes a hold, then sets `woken`; if `woken` was set already it releases its
+//!   hold again, so each `false -> true` of `woken` carries exactly one hold;
 //! - the loop's `swap(false)` adopts that hold for the poll and releases it after;
 //! - on return, `woken` is set for good; a hold taken by a wake that came during the
 //!   last poll is released then, and later wakes take none.
@@ -105,12 +106,18 @@ impl Wake for ThreadUnparker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Only the first wake of a batch pays for the unpark (and takes the hold).
-        if !self.woken.swap(true, Ordering::AcqRel) {
-            if let Some(clock) = &self.clock {
-                clock.hold();
-            }
-            self.thread.unpark();
+        // The hold comes before `woken` is set, so the clock cannot be seen free while
+        // a wake is pending; a wake that finds `woken` set already gives it back.
+        if let Some(clock) = &self.clock {
+            clock.hold();
         }
+        if self.woken.swap(true, Ordering::AcqRel) {
+            if let Some(clock) = &self.clock {
+                clock.release();
+            }
+            return;
+        }
+        // Only the first wake of a batch pays for the unpark.
+        self.thread.unpark();
     }
 }

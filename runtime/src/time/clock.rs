@@ -28,13 +28,23 @@
 //! wakes can be observed idle, so a decision to advance never overlooks it.
 
 use std::sync::Weak;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
 use crate::reactor::ReactorHandle;
+
+/// What [`Clock::poke`] wakes: the reactor (a stand-in in the loom model).
+pub(crate) trait Unpark: Send + Sync {
+    fn unpark(&self);
+}
+
+impl Unpark for ReactorHandle {
+    fn unpark(&self) {
+        ReactorHandle::unpark(self);
+    }
+}
 
 /// One runtime's clock; shared by its timer driver, blocking pool and `block_on` threads.
 #[derive(Debug)]
@@ -50,7 +60,7 @@ pub(crate) struct Clock {
     state: Mutex<State>,
     /// To wake the driver when something it waits for changes. Weak: no descriptor of a
     /// dropped runtime stays open because a pool job still holds the clock.
-    reactor: Weak<ReactorHandle>,
+    reactor: Weak<dyn Unpark>,
 }
 
 #[derive(Debug)]
@@ -63,7 +73,7 @@ struct State {
 
 impl Clock {
     /// A clock that reads the OS clock until paused.
-    pub(crate) fn new(reactor: Weak<ReactorHandle>) -> Clock {
+    pub(crate) fn new(reactor: Weak<dyn Unpark>) -> Clock {
         let now = Instant::now();
         Clock {
             is_virtual: AtomicBool::new(false),

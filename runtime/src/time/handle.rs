@@ -88,7 +88,8 @@ struct Inner {
 
 impl TimerHandle {
     pub(crate) fn new(reactor: Arc<reactor::ReactorHandle>) -> TimerHandle {
-        let clock = Arc::new(Clock::new(Arc::downgrade(&reactor)));
+        let unpark: Arc<dyn super::clock::Unpark> = reactor.clone();
+        let clock = Arc::new(Clock::new(Arc::downgrade(&unpark)));
         TimerHandle {
             inner: Mutex::new(Inner {
                 wheel: Wheel::new(),

@@ -33,7 +33,7 @@
 //! a time and waits for the runtime to be idle again, so different deadlines run in
 //! order, but tasks woken together may run in parallel (or in any order).
 
-mod clock;
+pub(crate) mod clock;
 pub(crate) mod handle;
 mod instant;
 mod interval;
