@@ -25,7 +25,7 @@ impl Default for Determinism {
 }
 
 impl Builder {
-    /// Starts the runtime with its clock paused, as if [`time::pause`](crate::time::pause)
+    /// Starts the runtime with its clock paused, as if [`time::pause`](crate::time::pause())
     /// ran first (tokio's `start_paused`; here on both flavors). Default `false`. See the
     /// [Virtual time](crate::time#virtual-time) section.
     ///

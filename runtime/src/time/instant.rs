@@ -9,7 +9,7 @@ use std::time::Duration;
 /// It is a `std::time::Instant` underneath (convert with [`from_std`](Instant::from_std),
 /// [`into_std`](Instant::into_std) or `From`/`Into`), and the same instant as one except
 /// in one way: [`Instant::now`] asks the current runtime's clock. While that clock is
-/// paused ([`pause`](super::pause), `Builder::start_paused`) it is virtual time, which
+/// paused ([`pause`](super::pause()), `Builder::start_paused`) it is virtual time, which
 /// stands still and moves only by [`advance`](super::advance) or by auto-advance to the
 /// next timer; it may then run ahead of `std::time::Instant::now()`. Outside a runtime,
 /// and in a runtime whose clock was never paused, it is `std::time::Instant::now()`.

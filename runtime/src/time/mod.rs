@@ -15,7 +15,7 @@
 //!
 //! # Virtual time
 //!
-//! A runtime's clock can be paused ([`pause`], or `Builder::start_paused(true)`, or
+//! A runtime's clock can be paused ([`pause()`], or `Builder::start_paused(true)`, or
 //! `#[runtime::test(start_paused = true)]`), on both flavors. While paused:
 //!
 //! - time stands still and moves only by [`advance`] (exactly by the given duration; due
