@@ -115,7 +115,7 @@ tests::rt_test! {
         b.set_nonblocking(true).unwrap();
         let reader = runtime::spawn(async move {
             let reader = runtime::io::AsyncFd::new(b).unwrap();
-            drop(reader.readable().await.unwrap());
+            let _ready = reader.readable().await.unwrap();
             Instant::now()
         });
         yield_times(10).await; // the reader registers
@@ -179,7 +179,7 @@ tests::rt_test! {
         time::resume();
         sleep(Duration::from_millis(1)).await; // real time again
         assert!(before.elapsed() > DAY);
-        let outside = std::thread::spawn(|| Instant::now()).join().unwrap();
+        let outside = std::thread::spawn(Instant::now).join().unwrap();
         assert!(outside.into_std() <= std::time::Instant::now());
     }
 }
