@@ -139,6 +139,24 @@ tests::rt_test! {
         assert_eq!(start.elapsed(), Duration::from_secs(6));
     }
 
+    // Proves that `Sleep::reset` and `Interval::reset` compute their deadlines on the paused
+    // clock: after a day of `advance`, a reset sleep and a reset interval fire exactly their
+    // period later in virtual time (not at an instant of the OS clock, which lags a day).
+    async fn resets_read_the_paused_clock() {
+        time::pause();
+        time::advance(DAY).await;
+        let start = Instant::now();
+        let mut nap = std::pin::pin!(sleep(HOUR));
+        nap.as_mut().reset(Instant::now() + Duration::from_secs(5));
+        nap.as_mut().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        let mut every = interval(Duration::from_secs(7));
+        every.tick().await;
+        every.reset();
+        assert_eq!(every.tick().await, start + Duration::from_secs(12));
+        assert_eq!(start.elapsed(), Duration::from_secs(12));
+    }
+
     // Proves that timers with different deadlines fire in deadline order, however they were
     // registered: each task records itself when it wakes (auto-advance moves one deadline
     // at a time and waits for the runtime to be idle again, on both flavors).

@@ -32,6 +32,11 @@
 //! then run in that order; on the multi-thread flavor auto-advance moves one deadline at
 //! a time and waits for the runtime to be idle again, so different deadlines run in
 //! order, but tasks woken together may run in parallel (or in any order).
+//!
+//! Not covered: on the current-thread flavor, a second thread's concurrent `block_on`
+//! (whose future is polled without the scheduler's core) does not keep a paused clock
+//! still while it is woken; nor does a thread outside the runtime that is about to wake
+//! a task. Auto-advance may happen in between, as it may in tokio.
 
 pub(crate) mod clock;
 pub(crate) mod handle;
