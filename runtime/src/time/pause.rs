@@ -51,9 +51,11 @@ pub fn resume() {
 }
 
 /// Moves the paused clock forward by exactly `duration`, wakes every timer now due (in
-/// deadline order, ties in registration order), and yields so that their tasks run
-/// before this one continues. No rounding: after `sleep(d)` and `advance(d)` the sleep
-/// has fired and `Instant::now()` is exactly `d` later (tokio #6866 does not apply).
+/// deadline order, ties in registration order), and yields once. On the current-thread
+/// flavor the woken tasks run before this one continues; on the multi-thread flavor they
+/// are queued for the workers, which may still be running them when this returns. No
+/// rounding: after `sleep(d)` and `advance(d)` the sleep has fired and `Instant::now()` is
+/// exactly `d` later (tokio #6866 does not apply).
 ///
 /// # Panics
 ///
