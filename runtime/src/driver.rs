@@ -80,10 +80,13 @@ impl Driver {
     /// Parking on a paused clock: I/O first, then auto-advance, else wait for an unpark.
     #[cold]
     fn park_paused(&mut self, timeout: Option<Duration>, scheduler_idle: impl Fn() -> bool) {
-        // Step 1 of the protocol: this also consumes any unpark sent before step 2.
-        let dispatched = self.turn(Some(Duration::ZERO));
+        // Step 1 of the protocol. An unpark it consumes (a wake for the scheduler, or a
+        // poke: something went idle) returns to the scheduler like I/O or a timer does,
+        // so the scheduler looks at its queues and parks again, and the decision below is
+        // always made with no unpark swallowed since the state it reads changed.
+        let events = self.turn(Some(Duration::ZERO));
         let fired = self.time.process(self.time.now(), &mut self.fired);
-        if dispatched > 0 || fired > 0 || timeout == Some(Duration::ZERO) {
+        if events > 0 || fired > 0 || timeout == Some(Duration::ZERO) {
             return; // something may be runnable now: let the scheduler look
         }
         let clock = self.time.clock().clone();
@@ -93,13 +96,18 @@ impl Driver {
         {
             return;
         }
-        // Records the park deadline, so that a new earlier timer unparks us.
-        let _ = self.time.next_wake(self.time.now());
+        // Records the park deadline, so that a new earlier timer unparks us. A timer that
+        // came due since `process` (registered in between, with a deadline the paused clock
+        // has reached) did not unpark us: do not block on it.
+        let timeout = match self.time.next_wake(self.time.now()) {
+            Some(Duration::ZERO) => Some(Duration::ZERO),
+            _ => timeout,
+        };
         self.turn(timeout);
         self.time.process(self.time.now(), &mut self.fired);
     }
 
-    /// Waits in the poller; returns how many registrations got readiness.
+    /// Waits in the poller; returns how many events came (readiness, or an unpark).
     fn turn(&mut self, timeout: Option<Duration>) -> usize {
         match self.io.turn(timeout) {
             Ok(dispatched) => dispatched,

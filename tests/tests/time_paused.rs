@@ -58,8 +58,7 @@ tests::rt_test! {
             let later = runtime::spawn(sleep(Duration::from_millis(11)));
             yield_times(10).await; // both register
             time::advance(Duration::from_millis(10)).await;
-            tests::rt::yield_until(|| due.is_finished()).await;
-            assert!(due.is_finished());
+            due.await.unwrap();
             assert_eq!(Instant::now(), start + Duration::from_millis(10));
             assert!(!later.is_finished());
             time::advance(Duration::from_millis(1)).await;
@@ -88,6 +87,42 @@ tests::rt_test! {
             sleeper.await.unwrap();
             assert_eq!(start.elapsed(), Duration::from_secs(1));
         });
+    }
+
+    // Proves that a wake from another thread is never lost while a paused clock's driver
+    // parks (regression: the zero-timeout poll consumed the unpark, then the driver
+    // blocked with the woken task queued). A plain thread (no clock hold, unlike a
+    // blocking job) answers 5,000 oneshots, each awaited in turn by a task, while
+    // the runtime parks with auto-advance off: each answer's wake races the driver's poll.
+    fn wakes_from_other_threads_reach_a_paused_driver(flavor) {
+        let rt = flavor.paused_builder().auto_advance(false).build().unwrap();
+        let (requests, inbox) = std::sync::mpsc::channel::<tests::rt::Sender<u32>>();
+        // It spins rather than blocks, to answer within the window where the runtime
+        // thread is between deciding to park and blocking.
+        let answerer = std::thread::spawn(move || {
+            let mut i = 0;
+            loop {
+                match inbox.try_recv() {
+                    Ok(reply) => {
+                        reply.send(i);
+                        i += 1;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                }
+            }
+        });
+        rt.block_on(async move {
+            let task = runtime::spawn(async move {
+                for i in 0..5000 {
+                    let (reply, answer) = tests::rt::oneshot();
+                    requests.send(reply).unwrap();
+                    assert_eq!(answer.await, Some(i));
+                }
+            });
+            task.await.unwrap();
+        });
+        answerer.join().unwrap();
     }
 
     // Proves that a running blocking job keeps a paused clock still (as tokio): the job

@@ -102,7 +102,8 @@ impl Driver {
     }
 
     /// Waits up to `timeout` for events (`None`: until one arrives) and wakes their tasks;
-    /// returns how many registrations got readiness (an unpark alone counts none).
+    /// returns how many events came: registrations that got readiness, plus one for an
+    /// unpark (which the caller may have to act on: it has been consumed).
     ///
     /// # Errors
     ///
@@ -110,16 +111,17 @@ impl Driver {
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.handle.poller.wait(&mut self.events, timeout)?;
         self.tick = self.tick.wrapping_add(1);
-        self.collect_ready();
-        let dispatched = self.ready.len();
+        let unparked = self.collect_ready();
+        let events = self.ready.len() + usize::from(unparked);
         for (io, readiness) in self.ready.drain(..) {
             io.set_readiness(self.tick, readiness);
         }
-        Ok(dispatched)
+        Ok(events)
     }
 
     /// Resolves tokens to registrations under one lock; wakes happen after it is released.
-    fn collect_ready(&mut self) {
+    /// Returns whether the reactor was unparked.
+    fn collect_ready(&mut self) -> bool {
         let mut woken = false;
         {
             let registrations = self.handle.registrations.lock();
@@ -143,6 +145,7 @@ impl Driver {
             // Outside the lock: the pipe waker drains with syscalls.
             self.handle.waker.reset();
         }
+        woken
     }
 
     /// Fails every registration (waking their waiters) and refuses new ones.
