@@ -3,8 +3,9 @@
 //! blocked, and the driver never decides to advance while a hold is taken.
 //!
 //! The driver's side is `Driver::park_paused`'s order, written out over a stand-in
-//! reactor (the real one needs a poller): consume pending unparks (the zero-timeout poll),
-//! then ask, then block until unparked. A lost poke shows as a loom deadlock.
+//! reactor (the real one needs a poller): consume a pending unpark (the zero-timeout poll)
+//! and start over if there was one, else ask, then block until unparked. A lost poke
+//! shows as a loom deadlock.
 
 use std::sync::Weak;
 
@@ -30,8 +31,9 @@ impl Unpark for MockReactor {
 }
 
 impl MockReactor {
-    fn poll_zero(&self) {
-        *self.unparked.lock() = false;
+    /// Consumes a pending unpark; returns whether there was one.
+    fn poll_zero(&self) -> bool {
+        std::mem::replace(&mut *self.unparked.lock(), false)
     }
 
     fn wait(&self) {
@@ -56,7 +58,9 @@ fn paused_clock(reactor: &std::sync::Arc<MockReactor>) -> Arc<Clock> {
 /// The driver's parked loop until it decides to advance; `idle` is the scheduler's answer.
 fn drive_until_advance(clock: &Clock, reactor: &MockReactor, idle: impl Fn() -> bool) {
     loop {
-        reactor.poll_zero();
+        if reactor.poll_zero() {
+            continue; // back to the scheduler, which parks again
+        }
         if clock.may_auto_advance() && idle() {
             return;
         }
@@ -112,5 +116,38 @@ fn loom_last_of_a_worker_and_a_job_to_go_idle_wakes_the_driver() {
         assert_eq!(busy_workers.load(SeqCst), 0);
         worker.join().unwrap();
         job.join().unwrap();
+    });
+}
+
+// A wake from another thread (queue a task, then unpark the reactor) while the scheduler
+// parks on a paused clock with auto-advance off: the zero-timeout poll may consume that
+// unpark, and must then send the scheduler back to its queue rather than block (the
+// release run of `time_paused` once lost this wake).
+#[test]
+fn loom_wake_consumed_by_the_zero_poll_is_not_lost() {
+    model(|| {
+        let reactor = std::sync::Arc::new(MockReactor {
+            unparked: Mutex::new(false),
+            condvar: Condvar::new(),
+        });
+        let clock = paused_clock(&reactor);
+        clock.set_auto_advance(false);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let waker = {
+            let (queued, reactor) = (queued.clone(), reactor.clone());
+            thread::spawn(move || {
+                queued.store(1, SeqCst);
+                reactor.unpark();
+            })
+        };
+        // The scheduler: run the task if queued, else park (as `park_paused`).
+        while queued.load(SeqCst) == 0 {
+            if reactor.poll_zero() {
+                continue;
+            }
+            assert!(!clock.may_auto_advance(), "auto-advance is off");
+            reactor.wait();
+        }
+        waker.join().unwrap();
     });
 }

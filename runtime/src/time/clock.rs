@@ -15,6 +15,8 @@
 //! The driver (see `driver.rs`) decides it while parking, in this order:
 //!
 //! 1. poll I/O with a zero timeout, which also consumes any pending unpark of the reactor;
+//!    if that brought I/O or an unpark (or a timer is due), return to the scheduler,
+//!    which looks at its queues and parks again (so no unpark is swallowed);
 //! 2. read the scheduler's idleness (no runnable task, no worker awake) and `holds`;
 //! 3. only if all are idle, move the clock to the next timer deadline and fire it;
 //!    otherwise block in the poller until unparked.
