@@ -15,10 +15,10 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runtime::io::AsyncFd;
-use runtime::time::{Sleep, sleep_until};
+use runtime::time::{Instant, Sleep, sleep_until};
 use sys::socket::is_resource_exhaustion;
 use sys::{SockAddr, Socket};
 

@@ -5,6 +5,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod determinism; // start_paused, auto_advance, rng_seed
+
+pub(crate) use determinism::Determinism;
+
 use crate::blocking::Hook;
 use crate::long_poll::LongPollWatch;
 use crate::{LocalRuntime, LongPoll, Runtime};
@@ -31,6 +35,7 @@ pub struct Builder {
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
     pub(crate) long_poll: Option<LongPollWatch>,
+    pub(crate) determinism: Determinism,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +69,7 @@ impl Builder {
             on_thread_start: None,
             on_thread_stop: None,
             long_poll: None,
+            determinism: Determinism::default(),
         }
     }
 
@@ -232,6 +238,7 @@ impl fmt::Debug for Builder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("long_poll", &self.long_poll)
+            .field("determinism", &self.determinism)
             .finish_non_exhaustive()
     }
 }

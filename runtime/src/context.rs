@@ -117,6 +117,12 @@ pub(crate) fn time_handle(what: &str) -> Arc<time::TimerHandle> {
     with_current(|h| h.driver().time.clone()).unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
+/// The current runtime's time (virtual while its clock is paused); the OS clock's outside
+/// a runtime.
+pub(crate) fn clock_now() -> std::time::Instant {
+    with_current(|h| h.driver().time.now()).unwrap_or_else(|_| std::time::Instant::now())
+}
+
 /// There is no current runtime; see [`Handle::try_current`](crate::Handle::try_current).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TryCurrentError {

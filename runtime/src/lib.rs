@@ -22,6 +22,7 @@
 
 // Layer 0: the primitives the concurrency core is built from.
 mod loom; // std and parking_lot, or loom under `--cfg loom`: what the models check
+mod rng; // RngSeed: reproducible scheduling decisions
 
 // Layer 1: readiness and time, turned into wakeups.
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor
@@ -67,6 +68,13 @@ pub use handle::{EnterGuard, Handle};
 pub use local_runtime::LocalRuntime;
 pub use long_poll::LongPoll;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
+pub use rng::RngSeed;
+
+/// What the entry-point macros expand to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::rng::TestSeed;
+}
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
 pub use shutdown::{ShutdownReport, ShutdownStarted, shutdown_started};

@@ -66,9 +66,15 @@ impl Runtime {
         owner: Option<std::thread::ThreadId>,
     ) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
+        configure_clock(builder, &driver_handle);
         let blocking_pool = BlockingPool::new(blocking_config(builder));
-        let long_poll = builder.long_poll.clone();
-        let scheduler = current_thread::CurrentThread::new(driver, driver_handle, owner, long_poll);
+        let scheduler = current_thread::CurrentThread::new(
+            driver,
+            driver_handle,
+            owner,
+            builder.long_poll.clone(),
+            builder.determinism.rng_seed,
+        );
         let handle = runtime_handle(Flavor::CurrentThread(scheduler), &blocking_pool);
         Ok(Runtime {
             handle,
@@ -80,6 +86,7 @@ impl Runtime {
 
     pub(crate) fn build_multi_thread(builder: &Builder, num_workers: usize) -> io::Result<Runtime> {
         let (driver, driver_handle) = Driver::new()?;
+        configure_clock(builder, &driver_handle);
         let blocking_pool = BlockingPool::new(blocking_config(builder));
         let (spawner, launch) = multi_thread::build(
             driver,
@@ -280,6 +287,15 @@ impl Runtime {
     }
 }
 
+/// `start_paused` and `auto_advance` from the builder.
+fn configure_clock(builder: &Builder, driver: &crate::driver::DriverHandle) {
+    let clock = driver.time.clock();
+    clock.set_auto_advance(builder.determinism.auto_advance);
+    if builder.determinism.start_paused {
+        clock.pause().expect("a new clock runs");
+    }
+}
+
 /// The blocking pool's settings from the builder.
 fn blocking_config(builder: &Builder) -> blocking::Config {
     blocking::Config {
@@ -296,9 +312,13 @@ fn blocking_config(builder: &Builder) -> blocking::Config {
 /// The runtime's `Handle` around its scheduler and blocking pool.
 fn runtime_handle(flavor: Flavor, blocking_pool: &BlockingPool) -> Handle {
     let spawner = blocking_pool.spawner().clone();
+    let clock = match &flavor {
+        Flavor::CurrentThread(s) => s.driver.time.clock().clone(),
+        Flavor::MultiThread(s) => s.driver.time.clock().clone(),
+    };
     let inner = Arc::new_cyclic(|runtime| scheduler::Inner {
         flavor,
-        blocking: BlockingTasks::new(spawner, runtime.clone()),
+        blocking: BlockingTasks::new(spawner, runtime.clone(), clock),
     });
     Handle {
         inner: scheduler::SchedulerHandle { inner },

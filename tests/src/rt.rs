@@ -121,6 +121,23 @@ impl Flavor {
         }
     }
 
+    /// A builder for this flavor whose runtime starts with its clock paused (virtual time,
+    /// auto-advancing when idle).
+    pub fn paused_builder(self) -> Builder {
+        let mut builder = self.builder();
+        builder.start_paused(true);
+        builder
+    }
+
+    /// Runs `future` in `block_on` of a fresh paused runtime of this flavor.
+    pub fn block_on_paused<F: Future>(self, future: F) -> F::Output {
+        let rt = self
+            .paused_builder()
+            .build()
+            .unwrap_or_else(|e| panic!("building a paused {self:?} runtime: {e}"));
+        rt.block_on(future)
+    }
+
     /// A runtime of this flavor with the default settings.
     pub fn build(self) -> Runtime {
         self.builder()

@@ -2,10 +2,10 @@
 //! `MissedTickBehavior` does after the task ran late.
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use runtime::time::{Interval, MissedTickBehavior, interval, interval_at};
+use runtime::time::{Instant, Interval, MissedTickBehavior, interval, interval_at};
 use tests::rt::expect_panic;
 use tests::rt_test;
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{Either, select};
 use runtime::Handle;
 use runtime::task::JoinHandle;
-use runtime::time::{sleep, sleep_until, timeout};
+use runtime::time::{Instant, sleep, sleep_until, timeout};
 use tests::rt::{Lcg, expect_panic, oneshot, poll_once, thread_waker};
 use tests::rt_test;
 

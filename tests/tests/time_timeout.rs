@@ -4,9 +4,9 @@
 
 use std::future::{IntoFuture, Ready, pending, ready};
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runtime::time::{Elapsed, sleep, timeout, timeout_at};
+use runtime::time::{Elapsed, Instant, sleep, timeout, timeout_at};
 use tests::rt::DropCounter;
 use tests::rt_test;
 

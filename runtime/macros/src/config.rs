@@ -1,4 +1,5 @@
-//! The attribute's arguments, `flavor`, `worker_threads` and `crate`, checked into a [`Config`].
+//! The attribute's arguments, `flavor`, `worker_threads`, `start_paused` and `crate`, checked
+//! into a [`Config`].
 //!
 //! Parsing never stops at the first bad argument: every argument is checked, each mistake
 //! becomes a `syn::Error` spanned at the offending argument or value, and the arguments that
@@ -10,7 +11,7 @@ use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, MetaNameValue, Path, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitInt, LitStr, Meta, MetaNameValue, Path, Token};
 
 /// Which attribute is expanding; they differ only in the default flavor and in their name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,8 @@ pub(crate) struct Config {
     pub(crate) flavor: Flavor,
     /// A `usize` literal carrying the user's span, emitted only for the multi-thread flavor.
     pub(crate) worker_threads: Option<Literal>,
+    /// `start_paused = true`: the runtime's clock starts paused (virtual time).
+    pub(crate) start_paused: bool,
     /// The path the runtime crate is reached by; `::runtime` unless `crate = "..."` renames it.
     pub(crate) crate_path: TokenStream,
 }
@@ -92,6 +95,7 @@ struct Seen {
     /// A `flavor` argument was given but rejected: the flavor the user meant is unknown.
     bad_flavor: bool,
     worker_threads: Option<(Literal, MetaNameValue)>,
+    start_paused: Option<LitBool>,
     crate_path: Option<Path>,
 }
 
@@ -121,6 +125,10 @@ impl Seen {
             "worker_threads" => {
                 once(&self.worker_threads, &arg)?;
                 self.worker_threads = Some((worker_threads(&arg.value)?, arg));
+            }
+            "start_paused" => {
+                once(&self.start_paused, &arg)?;
+                self.start_paused = Some(start_paused(&arg.value)?);
             }
             "crate" => {
                 once(&self.crate_path, &arg)?;
@@ -155,6 +163,7 @@ impl Seen {
         Config {
             flavor,
             worker_threads,
+            start_paused: self.start_paused.is_some_and(|b| b.value),
             crate_path,
         }
     }
@@ -211,6 +220,19 @@ fn worker_threads(value: &Expr) -> syn::Result<Literal> {
     Ok(out)
 }
 
+fn start_paused(value: &Expr) -> syn::Result<LitBool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(lit),
+            attrs,
+        }) if attrs.is_empty() => Ok(lit.clone()),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`start_paused` expects `true` or `false`",
+        )),
+    }
+}
+
 fn crate_path(value: &Expr) -> syn::Result<Path> {
     let msg = "`crate` expects a string literal holding a path, such as `\"::my_runtime\"`";
     let lit = string_literal(value, msg)?;
@@ -241,6 +263,7 @@ fn bare_word(path: &Path) -> syn::Error {
         }
         "flavor" => r#"`flavor` needs a value: `flavor = "current_thread"`"#.to_owned(),
         "worker_threads" => "`worker_threads` needs a value: `worker_threads = 4`".to_owned(),
+        "start_paused" => "`start_paused` needs a value: `start_paused = true`".to_owned(),
         "crate" => r#"`crate` needs a value: `crate = "::my_runtime"`"#.to_owned(),
         _ => unknown(path),
     };
@@ -249,7 +272,7 @@ fn bare_word(path: &Path) -> syn::Error {
 
 fn unknown(path: &Path) -> String {
     format!(
-        "unknown argument `{}`; expected `flavor`, `worker_threads` or `crate`",
+        "unknown argument `{}`; expected `flavor`, `worker_threads`, `start_paused` or `crate`",
         name_of(path)
     )
 }

@@ -28,6 +28,7 @@
 //! |---|---|---|
 //! | `flavor` | `"current_thread"` or `"multi_thread"` | `"multi_thread"` for `main`, `"current_thread"` for `test` |
 //! | `worker_threads` | an integer literal, at least 1; only with the multi-thread flavor | one per core (the builder's default) |
+//! | `start_paused` | `true` or `false`: start with the clock paused (virtual time, `Builder::start_paused`) | `false` |
 //! | `crate` | a string holding the path of the runtime crate, for a renamed dependency | `"::runtime"` |
 //!
 //! A mistake in the arguments or the function is a compile error pointing at the argument or
@@ -135,6 +136,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[should_panic]` and `#[ignore]` go on below it as usual, and the test may return a
 /// `Result` and use `?`.
 ///
+/// Each test's runtime is built with `Builder::rng_seed`: the seed comes from the
+/// environment variable `RUNTIME_TEST_SEED` (a `u64`) if set, else at random. On the
+/// current-thread flavor it decides the order in which queued tasks run, so a test that
+/// depends on an interleaving fails on some seeds; when the test panics, the seed is
+/// printed to stderr as `runtime::test seed: N (rerun with RUNTIME_TEST_SEED=N)`.
+///
 /// # Arguments
 ///
 /// The same as [`macro@main`]'s, except that `flavor` defaults to `"current_thread"`, so
@@ -147,7 +154,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Panics
 ///
-/// The test panics (fails) if the runtime cannot be built.
+/// The test panics (fails) if the runtime cannot be built, or if `RUNTIME_TEST_SEED` is set
+/// but is not a `u64`.
 ///
 /// # Examples
 ///
@@ -156,6 +164,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn answers() -> std::io::Result<()> {
 ///     assert_eq!(async { 42 }.await, 42);
 ///     Ok(())
+/// }
+///
+/// #[runtime::test(start_paused = true)]
+/// async fn a_day_passes_at_once() {
+///     let start = runtime::time::Instant::now();
+///     runtime::time::sleep(std::time::Duration::from_secs(86_400)).await;
+///     assert_eq!(start.elapsed().as_secs(), 86_400);
 /// }
 ///
 /// #[runtime::test(flavor = "multi_thread", worker_threads = 2)]

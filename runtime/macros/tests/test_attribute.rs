@@ -76,3 +76,52 @@ pub async fn doc_comment_visibility_and_inner_attributes_are_kept() {
     #![allow(unused_variables)]
     let unused = ();
 }
+
+// `start_paused = true` under the real harness, on both flavors: the clock is virtual and
+// auto-advances to the timer, exactly.
+#[runtime::test(start_paused = true)]
+async fn start_paused_current_thread() {
+    let start = runtime::time::Instant::now();
+    runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+}
+
+#[runtime::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
+async fn start_paused_multi_thread() {
+    let start = runtime::time::Instant::now();
+    runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+}
+
+// The fixture of `a_failing_test_prints_its_seed`, run only by it (in a child process).
+#[runtime::test]
+#[ignore = "fixture: fails on purpose, run by a_failing_test_prints_its_seed"]
+async fn seed_fixture_fails() {
+    runtime::task::yield_now().await;
+    panic!("the fixture fails");
+}
+
+// A failing `#[runtime::test]` prints the seed its runtime was built with, taken from
+// `RUNTIME_TEST_SEED`, in the form a rerun needs. Runs this very test binary on the
+// fixture above and reads its stderr.
+#[test]
+fn a_failing_test_prints_its_seed() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "seed_fixture_fails",
+            "--test-threads=1",
+        ])
+        .env("RUNTIME_TEST_SEED", "12345")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the fixture must fail");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = "runtime::test seed: 12345 (rerun with RUNTIME_TEST_SEED=12345)";
+    assert!(
+        stderr.contains(expected) || stdout.contains(expected),
+        "stderr: {stderr}\nstdout: {stdout}"
+    );
+}

@@ -18,6 +18,7 @@ use super::{RunJob, Spawner};
 use crate::context;
 use crate::scheduler;
 use crate::task::{JoinError, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::time::{Clock, ClockHold};
 
 /// What blocking tasks see of their scheduler: the pool, and the registry that cancels
 /// the tasks still pending at shutdown.
@@ -27,14 +28,21 @@ pub(crate) struct BlockingTasks {
     /// The runtime a closure runs in, so `Handle::current()` and `spawn` work inside it
     /// (as in tokio). Weak: the runtime owns us.
     runtime: Weak<scheduler::Inner>,
+    /// The runtime's clock: a job holds it (no auto-advance) until it is done.
+    clock: Arc<Clock>,
 }
 
 impl BlockingTasks {
-    pub(crate) fn new(pool: Spawner, runtime: Weak<scheduler::Inner>) -> Arc<BlockingTasks> {
+    pub(crate) fn new(
+        pool: Spawner,
+        runtime: Weak<scheduler::Inner>,
+        clock: Arc<Clock>,
+    ) -> Arc<BlockingTasks> {
         Arc::new(BlockingTasks {
             owned: OwnedTasks::new(),
             pool,
             runtime,
+            clock,
         })
     }
 
@@ -69,6 +77,7 @@ impl BlockingTasks {
         let job = TaskJob {
             task: Some(task),
             runtime: self.runtime.clone(),
+            _hold: ClockHold::new(self.clock.clone()),
         };
         if let Err((job, error)) = self.pool.spawn(Box::new(job)) {
             job.fail(error);
@@ -100,6 +109,9 @@ impl std::fmt::Debug for BlockingTasks {
 struct TaskJob {
     task: Option<Notified<Arc<BlockingTasks>>>,
     runtime: Weak<scheduler::Inner>,
+    /// Keeps a paused clock from auto-advancing while the job is queued or runs; released
+    /// when the job is dropped, after the task completed and woke its `JoinHandle`.
+    _hold: ClockHold,
 }
 
 impl RunJob for TaskJob {

@@ -11,6 +11,7 @@ use crate::loom::thread;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 mod blocking; // the blocking pool's reservation handshake
+mod clock; // the paused clock: holds and idle workers vs the driver's auto-advance
 mod owned; // the sharded task registry: binds racing close
 mod readiness; // readiness set/clear with ticks, waiter registration vs wake
 mod shutdown; // graceful shutdown: the started signal, the drained wait, counted close

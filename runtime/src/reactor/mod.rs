@@ -107,15 +107,18 @@ impl Driver {
         Ok((driver, handle))
     }
 
-    /// Waits up to `timeout` for events (`None`: until one arrives) and wakes their tasks.
+    /// Waits up to `timeout` for events (`None`: until one arrives) and wakes their tasks;
+    /// returns how many events came: registrations that got readiness, plus one for an
+    /// unpark (which the caller may have to act on: it has been consumed).
     ///
     /// # Errors
     ///
     /// The poller's error; the caller decides whether it is fatal.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.handle.poller.wait(&mut self.events, timeout)?;
         self.tick = self.tick.wrapping_add(1);
-        self.collect_ready();
+        let unparked = self.collect_ready();
+        let events = self.ready.len() + usize::from(unparked);
         if !self.ready.is_empty() {
             let dispatched = self.ready.len() as u64;
             self.handle.events_dispatched.fetch_add(dispatched, Relaxed);
@@ -123,11 +126,12 @@ impl Driver {
         for (io, readiness) in self.ready.drain(..) {
             io.set_readiness(self.tick, readiness);
         }
-        Ok(())
+        Ok(events)
     }
 
     /// Resolves tokens to registrations under one lock; wakes happen after it is released.
-    fn collect_ready(&mut self) {
+    /// Returns whether the reactor was unparked.
+    fn collect_ready(&mut self) -> bool {
         let mut woken = false;
         {
             let registrations = self.handle.registrations.lock();
@@ -151,6 +155,7 @@ impl Driver {
             // Outside the lock: the pipe waker drains with syscalls.
             self.handle.waker.reset();
         }
+        woken
     }
 
     /// Fails every registration (waking their waiters) and refuses new ones.

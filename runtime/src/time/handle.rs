@@ -8,6 +8,12 @@
 //! is earlier. So either the driver saw the new timer when computing its timeout, or the
 //! registering thread sees the driver's park deadline and wakes it: a timer is never
 //! missed. Wakers are woken after the lock is released.
+//!
+//! Timers that fire together are woken in deadline order, ties in registration order
+//! (each registration takes the next `seq`): the wheel's lists do not keep an order.
+//!
+//! Deadlines are read on the runtime's [`Clock`], which is virtual while paused; the
+//! driver's auto-advance moves it to the next deadline with [`TimerHandle::advance_to_next`].
 
 use std::sync::Arc;
 use std::task::Waker;
@@ -15,8 +21,38 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::Clock;
 use super::wheel::{Key, Wheel};
 use crate::reactor;
+
+impl Inner {
+    /// Adds a timer as the latest registration.
+    fn insert(&mut self, deadline: u64, waker: Waker) -> Key {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.wheel.insert(
+            deadline,
+            Timer {
+                deadline,
+                seq,
+                waker,
+            },
+        )
+    }
+}
+
+/// Wakes `fired` (outside the wheel lock) in deadline order, ties in registration order;
+/// returns how many.
+fn wake_in_order(fired: &mut Vec<Timer>) -> usize {
+    let count = fired.len();
+    if count > 1 {
+        fired.sort_unstable_by_key(|timer| (timer.deadline, timer.seq));
+    }
+    for timer in fired.drain(..) {
+        timer.waker.wake();
+    }
+    count
+}
 
 /// Shared side of the timer driver.
 #[derive(Debug)]
@@ -25,11 +61,24 @@ pub(crate) struct TimerHandle {
     /// Time zero of the wheel.
     origin: Instant,
     reactor: Arc<reactor::ReactorHandle>,
+    clock: Arc<Clock>,
+}
+
+/// A timer in the wheel, and once fired.
+#[derive(Debug)]
+pub(crate) struct Timer {
+    /// Wheel time (ns) of the deadline.
+    deadline: u64,
+    /// Registration order, for ties.
+    seq: u64,
+    waker: Waker,
 }
 
 #[derive(Debug)]
 struct Inner {
-    wheel: Wheel<Waker>,
+    wheel: Wheel<Timer>,
+    /// The `seq` of the next registration.
+    next_seq: u64,
     /// The wheel time (ns) the driver is parked until; `u64::MAX` when it is not parked
     /// on a timer, `0` when it is running (and will look at the wheel before parking).
     parked_until: u64,
@@ -39,15 +88,30 @@ struct Inner {
 
 impl TimerHandle {
     pub(crate) fn new(reactor: Arc<reactor::ReactorHandle>) -> TimerHandle {
+        let unpark: Arc<dyn super::clock::Unpark> = reactor.clone();
+        let clock = Arc::new(Clock::new(Arc::downgrade(&unpark)));
         TimerHandle {
             inner: Mutex::new(Inner {
                 wheel: Wheel::new(),
+                next_seq: 0,
                 parked_until: 0,
                 shut_down: false,
             }),
-            origin: Instant::now(),
+            origin: clock.now(),
             reactor,
+            clock,
         }
+    }
+
+    /// The runtime's clock.
+    pub(crate) fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    /// The runtime's current time (virtual while paused).
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     fn to_ns(&self, t: Instant) -> u64 {
@@ -76,16 +140,16 @@ impl TimerHandle {
         if let Some(k) = *key {
             if inner.wheel.deadline(k) == Some(when) {
                 let slot = inner.wheel.get_mut(k).expect("deadline() found the entry");
-                if !slot.will_wake(waker) {
-                    stale = Some(std::mem::replace(slot, waker.clone()));
+                if !slot.waker.will_wake(waker) {
+                    stale = Some(std::mem::replace(&mut slot.waker, waker.clone()));
                 }
                 drop(inner);
                 drop(stale);
                 return;
             }
-            stale = inner.wheel.remove(k);
+            stale = inner.wheel.remove(k).map(|timer| timer.waker);
         }
-        *key = Some(inner.wheel.insert(when, waker.clone()));
+        *key = Some(inner.insert(when, waker.clone()));
         let unpark = when < inner.parked_until;
         drop(inner);
         drop(stale);
@@ -104,15 +168,15 @@ impl TimerHandle {
         };
         let when = self.to_ns(deadline);
         let mut inner = self.inner.lock();
-        let Some(waker) = inner.wheel.remove(k) else {
+        let Some(timer) = inner.wheel.remove(k) else {
             return;
         };
         if inner.shut_down {
             drop(inner);
-            drop(waker);
+            drop(timer);
             return;
         }
-        *key = Some(inner.wheel.insert(when, waker));
+        *key = Some(inner.insert(when, timer.waker));
         let unpark = when < inner.parked_until;
         drop(inner);
         if unpark {
@@ -137,17 +201,46 @@ impl TimerHandle {
         next.map(|at| Duration::from_nanos(at.saturating_sub(self.to_ns(now))))
     }
 
-    /// Fires every timer due at `now`; the driver is running again.
-    pub(crate) fn process(&self, now: Instant, fired: &mut Vec<Waker>) {
+    /// Fires every timer due at `now`; the driver is running again. Returns how many.
+    pub(crate) fn process(&self, now: Instant, fired: &mut Vec<Timer>) -> usize {
         let now = self.to_ns(now);
         {
             let mut inner = self.inner.lock();
             inner.parked_until = 0;
-            inner.wheel.advance(now, |waker| fired.push(waker));
+            inner.wheel.advance(now, |timer| fired.push(timer));
         }
-        for waker in fired.drain(..) {
-            waker.wake();
+        wake_in_order(fired)
+    }
+
+    /// Fires every timer due at the clock's time, from any thread (`time::advance`);
+    /// leaves the driver's park record alone.
+    pub(crate) fn fire_due(&self) {
+        let mut fired = Vec::new();
+        {
+            let mut inner = self.inner.lock();
+            let now = self.to_ns(self.clock.now());
+            inner.wheel.advance(now, |timer| fired.push(timer));
         }
+        wake_in_order(&mut fired);
+    }
+
+    /// Auto-advance: moves the paused clock to the earliest timer deadline and fires the
+    /// timers due then (and only those). Returns how many fired; 0 if there is no timer.
+    pub(crate) fn advance_to_next(&self, fired: &mut Vec<Timer>) -> usize {
+        {
+            let mut inner = self.inner.lock();
+            inner.parked_until = 0;
+            // `next_wake` may be a cascade point before the earliest deadline; advancing
+            // there fires nothing and makes the next answer exact.
+            while let Some(at) = inner.wheel.next_wake() {
+                if inner.wheel.advance(at, |timer| fired.push(timer)) > 0 {
+                    self.clock
+                        .advance_to(self.origin + Duration::from_nanos(at));
+                    break;
+                }
+            }
+        }
+        wake_in_order(fired)
     }
 
     /// Wakes every timer's waker for the last time (runtime shutdown): sleeps still pending
@@ -157,7 +250,7 @@ impl TimerHandle {
         {
             let mut inner = self.inner.lock();
             let mut wheel = std::mem::replace(&mut inner.wheel, Wheel::new());
-            wheel.advance(u64::MAX, |waker| wakers.push(waker));
+            wheel.advance(u64::MAX, |timer| wakers.push(timer.waker));
             inner.parked_until = u64::MAX;
             inner.shut_down = true;
         }

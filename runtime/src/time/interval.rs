@@ -3,11 +3,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
 
-use super::{Sleep, sleep_until};
+use super::{Instant, Sleep, sleep_until};
 
 /// Ticks every `period`; the first tick completes immediately (like tokio).
 ///
@@ -34,7 +34,7 @@ pub fn interval(period: Duration) -> Interval {
 /// # Panics
 ///
 /// If `period` is zero, or outside a runtime.
-pub fn interval_at(start: Instant, period: Duration) -> Interval {
+pub fn interval_at(start: impl Into<Instant>, period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
         "interval period must be non-zero; use yield_now() to loop without delay"
@@ -85,33 +85,30 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         ready!(Pin::new(&mut self.delay).poll(cx));
         let scheduled = self.delay.deadline();
-        let now = Instant::now();
+        let now = self.delay.now();
         let next = self.next_deadline(scheduled, now);
         Pin::new(&mut self.delay).reset(next);
         Poll::Ready(scheduled)
     }
 
     fn next_deadline(&self, scheduled: Instant, now: Instant) -> Instant {
+        let far_future = || Instant::from_std(super::far_future_from(now.into_std()));
         let on_time = scheduled
             .checked_add(self.period)
-            .unwrap_or_else(super::far_future);
+            .unwrap_or_else(far_future);
         if on_time > now {
             return on_time;
         }
         match self.missed_tick_behavior {
             MissedTickBehavior::Burst => on_time,
-            MissedTickBehavior::Delay => now
-                .checked_add(self.period)
-                .unwrap_or_else(super::far_future),
+            MissedTickBehavior::Delay => now.checked_add(self.period).unwrap_or_else(far_future),
             MissedTickBehavior::Skip => {
                 let behind = now.duration_since(scheduled).as_nanos();
                 let periods = behind / self.period.as_nanos() + 1;
                 let skip = self
                     .period
                     .saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
-                scheduled
-                    .checked_add(skip)
-                    .unwrap_or_else(super::far_future)
+                scheduled.checked_add(skip).unwrap_or_else(far_future)
             }
         }
     }
@@ -133,23 +130,23 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.reset_at(super::deadline_after(self.period));
+        self.reset_at(self.delay.after(self.period));
     }
 
     /// Restarts the schedule: the next tick is now (the next `tick()` completes at once),
     /// and the ones after it a period apart.
     pub fn reset_immediately(&mut self) {
-        self.reset_at(Instant::now());
+        self.reset_at(self.delay.now());
     }
 
     /// Restarts the schedule: the next tick is `after` from now (a duration too large for
     /// an `Instant` means the far future, never a panic).
     pub fn reset_after(&mut self, after: Duration) {
-        self.reset_at(super::deadline_after(after));
+        self.reset_at(self.delay.after(after));
     }
 
     /// Restarts the schedule: the next tick is at `deadline` (at once if it has passed).
-    pub fn reset_at(&mut self, deadline: Instant) {
+    pub fn reset_at(&mut self, deadline: impl Into<Instant>) {
         Pin::new(&mut self.delay).reset(deadline);
     }
 }

@@ -4,10 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::TimerHandle;
 use super::wheel::Key;
+use super::{Instant, TimerHandle};
 use crate::task::coop;
 
 /// Waits until `duration` has passed. Equivalent to `sleep_until(Instant::now() + duration)`,
@@ -27,7 +27,9 @@ use crate::task::coop;
 /// # });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(super::deadline_after(duration))
+    let handle = crate::context::time_handle("sleep");
+    let deadline = super::deadline_after(handle.now(), duration);
+    Sleep::new(Instant::from_std(deadline), handle)
 }
 
 /// Waits until `deadline`. A deadline in the past completes on the first poll.
@@ -35,13 +37,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # Panics
 ///
 /// Outside a runtime (call it from a task, from `block_on`, or after `Handle::enter`).
-pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        deadline,
-        handle: crate::context::time_handle("sleep"),
-        key: None,
-        elapsed: false,
-    }
+pub fn sleep_until(deadline: impl Into<Instant>) -> Sleep {
+    Sleep::new(deadline.into(), crate::context::time_handle("sleep"))
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -62,6 +59,31 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    fn new(deadline: Instant, handle: Arc<TimerHandle>) -> Sleep {
+        Sleep {
+            deadline,
+            handle,
+            key: None,
+            elapsed: false,
+        }
+    }
+
+    /// The time on this sleep's runtime clock.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_std(self.handle.now())
+    }
+
+    /// `duration` from now on this sleep's runtime clock (the far future if that does
+    /// not fit).
+    pub(crate) fn after(&self, duration: Duration) -> Instant {
+        Instant::from_std(super::deadline_after(self.handle.now(), duration))
+    }
+
+    /// Whether the runtime's clock has reached the deadline.
+    fn deadline_reached(&self) -> bool {
+        self.handle.now() >= self.deadline.into_std()
+    }
+
     /// The instant at which this sleep completes.
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -69,17 +91,18 @@ impl Sleep {
 
     /// Whether the deadline has been reached (as observed by the last poll or now).
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed || Instant::now() >= self.deadline
+        self.elapsed || self.deadline_reached()
     }
 
     /// Moves the deadline, re-arming a sleep that already completed. A registered sleep
     /// keeps its waker: the task is woken at the new deadline even if it does not poll
     /// the sleep again first.
-    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+    pub fn reset(self: Pin<&mut Self>, deadline: impl Into<Instant>) {
         let this = self.get_mut();
-        this.deadline = deadline;
+        this.deadline = deadline.into();
         this.elapsed = false;
-        this.handle.reschedule(&mut this.key, deadline);
+        this.handle
+            .reschedule(&mut this.key, this.deadline.into_std());
     }
 }
 
@@ -90,14 +113,14 @@ impl Future for Sleep {
         let this = self.get_mut();
         // An elapsed sleep is ready at once: a loop of them must still yield.
         let coop = ready!(coop::poll_proceed(cx));
-        if this.elapsed || Instant::now() >= this.deadline {
+        if this.elapsed || this.deadline_reached() {
             coop.made_progress();
             this.elapsed = true;
             this.handle.cancel(&mut this.key);
             return Poll::Ready(());
         }
         this.handle
-            .register(&mut this.key, this.deadline, cx.waker());
+            .register(&mut this.key, this.deadline.into_std(), cx.waker());
         Poll::Pending
     }
 }

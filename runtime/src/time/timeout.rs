@@ -5,9 +5,9 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Sleep, sleep, sleep_until};
+use super::{Instant, Sleep, sleep, sleep_until};
 use crate::task::coop;
 
 /// Runs `future` (anything [`IntoFuture`]) for at most `duration`: `Ok(output)` if it finishes first, `Err(Elapsed)`
@@ -40,7 +40,10 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// # Panics
 ///
 /// Outside a runtime.
-pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+pub fn timeout_at<F: IntoFuture>(
+    deadline: impl Into<Instant>,
+    future: F,
+) -> Timeout<F::IntoFuture> {
     Timeout {
         future: future.into_future(),
         delay: sleep_until(deadline),

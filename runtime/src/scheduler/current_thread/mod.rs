@@ -47,6 +47,7 @@ use crate::driver::{self, Driver};
 use crate::long_poll::LongPollWatch;
 use crate::metrics::{WorkerCells, WorkerStats};
 use crate::reactor;
+use crate::rng::{FastRand, RngSeed};
 use crate::scheduler::inject::Inject;
 use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
@@ -108,6 +109,8 @@ struct Core {
     driver: Driver,
     tick: u32,
     stats: WorkerStats,
+    /// With `Builder::rng_seed`: picks the next task among the queued ones.
+    rng: Option<FastRand>,
 }
 
 struct Local {
@@ -126,6 +129,7 @@ impl CurrentThread {
         handle: driver::DriverHandle,
         owner: Option<ThreadId>,
         long_poll: Option<LongPollWatch>,
+        rng_seed: Option<RngSeed>,
     ) -> CurrentThread {
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
@@ -141,6 +145,7 @@ impl CurrentThread {
             driver,
             tick: 0,
             stats: WorkerStats::new(),
+            rng: rng_seed.map(FastRand::new),
         };
         CurrentThread {
             shared,

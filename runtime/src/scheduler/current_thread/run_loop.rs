@@ -13,6 +13,7 @@ use super::{
     TIMER_SLACK,
 };
 use crate::long_poll;
+use crate::rng::FastRand;
 use crate::scheduler::park_thread::poll_with_budget;
 use crate::task::{Schedule, Task};
 
@@ -65,7 +66,11 @@ impl Shared {
         let mut ran = 0;
         while ran < budget {
             core.tick = core.tick.wrapping_add(1);
-            let Some(task) = self.next_task(core.tick) else {
+            let next = match &mut core.rng {
+                None => self.next_task(core.tick),
+                Some(rng) => self.next_task_seeded(rng),
+            };
+            let Some(task) = next else {
                 break;
             };
             long_poll::run_task(task, self.long_poll.as_ref());
@@ -84,6 +89,23 @@ impl Shared {
             self.pop_inject().or_else(|| self.pop_local())
         } else {
             self.pop_local().or_else(|| self.pop_inject())
+        }
+    }
+
+    /// `Builder::rng_seed`: a seeded coin picks the queue, then a seeded draw picks the
+    /// task in the local queue, so the same seed gives the same interleaving.
+    fn next_task_seeded(&self, rng: &mut FastRand) -> Option<Runnable> {
+        let pick_local = |rng: &mut FastRand| {
+            with_local_queue(self, |queue| {
+                let len = queue.len();
+                (len > 0).then(|| queue.remove(rng.below(len))).flatten()
+            })
+            .flatten()
+        };
+        if rng.below(2) == 0 {
+            self.pop_inject().or_else(|| pick_local(rng))
+        } else {
+            pick_local(rng).or_else(|| self.pop_inject())
         }
     }
 
@@ -110,7 +132,10 @@ impl Shared {
             return;
         }
         core.stats.parking(&self.worker, self.local_queue_len());
-        core.driver.park(None);
+        // A paused clock auto-advances only if no other thread woke us meanwhile (a wake
+        // moves `park` to NOTIFIED before it unparks the reactor; see `time/clock.rs`).
+        let idle = || self.park.load(Ordering::Acquire) == PARKED && self.inject.is_empty();
+        core.driver.park_when_idle(None, idle);
         core.stats.unparked();
         self.park.store(EMPTY, Ordering::Release);
     }

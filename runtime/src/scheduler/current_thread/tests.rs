@@ -37,7 +37,7 @@ impl Flag {
 
 fn new_handle() -> Arc<CurrentThread> {
     let (driver, driver_handle) = Driver::new().expect("opening the driver");
-    Arc::new(CurrentThread::new(driver, driver_handle, None, None))
+    Arc::new(CurrentThread::new(driver, driver_handle, None, None, None))
 }
 
 // Proves a `block_on` caller waiting for the core holds one entry in the waiter list,

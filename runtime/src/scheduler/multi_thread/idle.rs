@@ -123,6 +123,12 @@ impl Idle {
         true
     }
 
+    /// Whether every worker is asleep (none running or searching): the multi-thread half
+    /// of the driver's auto-advance question.
+    pub(super) fn all_parked(&self) -> bool {
+        num_unparked(self.state.load(SeqCst)) == 0
+    }
+
     /// Is the worker still asleep as far as producers know?
     pub(super) fn is_parked(&self, index: usize) -> bool {
         self.sleepers.lock().contains(&index)

@@ -77,6 +77,7 @@ pub(crate) fn build(
         shutdown: ShutdownSignal::new(),
         keep_tasks_at_stop: std::sync::atomic::AtomicBool::new(false),
         long_poll: config.long_poll.clone(),
+        clock: handle.time.clock().clone(),
         shutdown_cores: Mutex::new(Vec::with_capacity(config.num_workers)),
     });
     let spawner = Spawner {

@@ -118,7 +118,7 @@ impl Interrupt for MockReactor {
 struct MockDriver(StdArc<MockReactor>);
 
 impl Drive for MockDriver {
-    fn park(&mut self, timeout: Option<Duration>) {
+    fn park(&mut self, timeout: Option<Duration>, _scheduler_idle: &dyn Fn() -> bool) {
         let mut interrupted = self.0.interrupted.lock();
         if timeout != Some(Duration::ZERO) {
             while !*interrupted {
@@ -143,7 +143,7 @@ fn shared_driver() -> StdArc<SharedDriver<MockDriver, MockReactor>> {
 /// A worker: parks until it sees its work flag (a spurious return just parks again).
 fn worker(mut parker: Parker<MockDriver, MockReactor>, work: Arc<AtomicBool>) {
     while !work.load(SeqCst) {
-        parker.park();
+        parker.park(&|| false);
     }
 }
 

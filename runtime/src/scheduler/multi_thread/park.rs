@@ -34,8 +34,9 @@ const NOTIFIED: usize = 3;
 
 /// What a parked worker blocks in: the runtime's driver (a stand-in in the loom models).
 pub(super) trait Drive: Send + 'static {
-    /// Blocks until an event, a due timer, an unpark or `timeout`.
-    fn park(&mut self, timeout: Option<Duration>);
+    /// Blocks until an event, a due timer, an unpark or `timeout`. A paused clock may
+    /// auto-advance only if `scheduler_idle` says every worker is idle when asked.
+    fn park(&mut self, timeout: Option<Duration>, scheduler_idle: &dyn Fn() -> bool);
     /// Fails every registration and timer, for good.
     fn shutdown(&mut self);
 }
@@ -46,8 +47,8 @@ pub(super) trait Interrupt: Send + Sync + 'static {
 }
 
 impl Drive for Driver {
-    fn park(&mut self, timeout: Option<Duration>) {
-        Driver::park(self, timeout);
+    fn park(&mut self, timeout: Option<Duration>, scheduler_idle: &dyn Fn() -> bool) {
+        Driver::park_when_idle(self, timeout, scheduler_idle);
     }
 
     fn shutdown(&mut self) {
@@ -81,7 +82,7 @@ impl<D: Drive, R: Interrupt> SharedDriver<D, R> {
     pub(super) fn poll_if_free(&self) {
         if let Some(mut slot) = self.driver.try_lock() {
             if let Some(driver) = slot.as_mut() {
-                driver.park(Some(Duration::ZERO));
+                driver.park(Some(Duration::ZERO), &|| false);
             }
         }
     }
@@ -141,8 +142,9 @@ impl<D: Drive, R: Interrupt> Parker<D, R> {
     }
 
     /// Sleeps until unparked (spurious returns are allowed). Drives I/O and timers while
-    /// it sleeps if no other worker does.
-    pub(super) fn park(&mut self) {
+    /// it sleeps if no other worker does; `scheduler_idle` is the driver's auto-advance
+    /// question for a paused clock.
+    pub(super) fn park(&mut self, scheduler_idle: &dyn Fn() -> bool) {
         let inner = &*self.inner;
         if inner
             .state
@@ -153,7 +155,7 @@ impl<D: Drive, R: Interrupt> Parker<D, R> {
         }
         match inner.driver.driver.try_lock() {
             Some(mut slot) => match slot.as_mut() {
-                Some(driver) => inner.park_driver(driver),
+                Some(driver) => inner.park_driver(driver, scheduler_idle),
                 None => inner.park_condvar(),
             },
             None => inner.park_condvar(),
@@ -162,7 +164,7 @@ impl<D: Drive, R: Interrupt> Parker<D, R> {
 }
 
 impl<D: Drive, R: Interrupt> Inner<D, R> {
-    fn park_driver(&self, driver: &mut D) {
+    fn park_driver(&self, driver: &mut D, scheduler_idle: &dyn Fn() -> bool) {
         if let Err(actual) = self
             .state
             .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
@@ -171,7 +173,7 @@ impl<D: Drive, R: Interrupt> Inner<D, R> {
             self.state.swap(EMPTY, SeqCst);
             return;
         }
-        driver.park(None);
+        driver.park(None, scheduler_idle);
         self.state.swap(EMPTY, SeqCst);
     }
 

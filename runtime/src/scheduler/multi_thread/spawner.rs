@@ -22,6 +22,7 @@ use crate::scheduler::inject::Inject;
 use crate::scheduler::park_thread;
 use crate::scheduler::shutdown_signal::ShutdownSignal;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::time::Clock;
 
 pub(super) type Runnable = Notified<Arc<Shared>>;
 
@@ -57,6 +58,8 @@ pub(crate) struct Shared {
     pub(super) keep_tasks_at_stop: AtomicBool,
     /// `Builder::on_long_poll`, if set.
     pub(super) long_poll: Option<LongPollWatch>,
+    /// The runtime's clock: workers going idle poke a paused one (see `time/clock.rs`).
+    pub(super) clock: Arc<Clock>,
     /// Cores handed in by stopped workers; the last one finishes the shutdown.
     #[expect(
         clippy::vec_box,
@@ -100,7 +103,7 @@ impl Spawner {
             block_ons.running += 1;
         }
         let _leave = LeaveBlockOn(self);
-        park_thread::block_on(future)
+        park_thread::block_on(future, Some(self.driver.time.clock()))
     }
 
     pub(crate) fn owned(&self) -> &OwnedTasks<Arc<Shared>> {

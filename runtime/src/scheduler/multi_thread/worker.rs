@@ -228,7 +228,8 @@ fn park(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
     core.stats.parking(&shared.worker_cells[core.index], queued);
     while !core.is_shutdown {
         let mut parker = core.parker.take().expect("the parker is home while awake");
-        core = with_core_installed(core, || parker.park());
+        let scheduler_idle = || shared.idle.all_parked() && shared.inject.is_empty();
+        core = with_core_installed(core, || parker.park(&scheduler_idle));
         core.parker = Some(parker);
         if shared.inject.is_closed() {
             core.is_shutdown = true;
@@ -349,6 +350,8 @@ impl Core {
         if last_searcher {
             shared.notify_if_work_pending();
         }
+        // This may be the last worker to go idle: a paused clock's driver decides again.
+        shared.clock.poke_if_paused();
         true
     }
 

@@ -6,7 +6,7 @@
 #[runtime::main(flavour = "current_thread")]
 async fn misspelt() {}
 
-#[runtime::test(start_paused = true)]
+#[runtime::test(unhandled_panic = "shutdown_runtime")]
 async fn unsupported() {}
 
 #[runtime::main(multi_thread)]
