@@ -25,7 +25,7 @@ impl Guard {
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("start {what}: {e}")))?;
-        let lines = child.stdout.take().map(|out| forward_lines(out));
+        let lines = child.stdout.take().map(forward_lines);
         Ok(Guard { child, what, lines })
     }
 
