@@ -1,6 +1,6 @@
 //! The connection handlers of the async columns, written once per I/O trait family:
-//! `futures_io` (ours and smol) and tokio's. Each starts after the stream first became
-//! readable (the server waits for that), so an idle connection holds no buffer.
+//! `futures_io` (ours and smol) and tokio's. Each starts once the first byte has arrived
+//! (the server waits for it with a 1-byte `peek`), so an idle connection holds no buffer.
 
 /// Handlers over `futures_io::AsyncRead + AsyncWrite` (ours, smol).
 pub mod futures_io {

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::child::{self, Guard};
 use crate::client::Mode;
@@ -66,7 +67,11 @@ pub fn run(cfg: &Config) -> Results {
     for rep in 0..cfg.reps {
         for &workload in &workloads {
             for &column in &cfg.columns {
-                eprintln!("load: rep {}/{}: {workload} on {column}", rep + 1, cfg.reps);
+                progress(format_args!(
+                    "rep {}/{}: {workload} on {column}",
+                    rep + 1,
+                    cfg.reps
+                ));
                 match measure(cfg, column, workload) {
                     Ok(s) => results.load.entry((column, workload)).or_default().push(s),
                     Err(e) => eprintln!("load:   {column} {workload} failed: {e}"),
@@ -87,10 +92,17 @@ pub fn run(cfg: &Config) -> Results {
     results
 }
 
+/// A progress line on stderr, with the seconds since the first.
+fn progress(what: std::fmt::Arguments<'_>) {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let secs = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("load: [{secs:5.1} s] {what}");
+}
+
 fn syscall_runs(cfg: &Config, results: &mut Results) {
     for workload in Workload::ALL {
         for &column in &cfg.columns {
-            eprintln!("load: strace: {workload} on {column}");
+            progress(format_args!("strace: {workload} on {column}"));
             match syscalls(cfg, column, workload) {
                 Ok(calls) => drop(results.syscalls.insert((column, workload), calls)),
                 Err(e) => eprintln!("load:   strace {column} {workload} failed: {e}"),
@@ -101,7 +113,10 @@ fn syscall_runs(cfg: &Config, results: &mut Results) {
 
 fn idle_runs(cfg: &Config, results: &mut Results) {
     for &column in &cfg.columns {
-        eprintln!("load: {} idle connections on {column}", cfg.idle_conns);
+        progress(format_args!(
+            "{} idle connections on {column}",
+            cfg.idle_conns
+        ));
         let bytes = start_server(cfg, column, Workload::Echo).and_then(|(server, addr)| {
             idle::bytes_per_connection(server.pid(), addr, cfg.idle_conns)
         });

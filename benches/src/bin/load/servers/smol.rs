@@ -48,7 +48,7 @@ async fn accept_loop(
 }
 
 async fn connection(stream: Async<TcpStream>, workload: Workload) {
-    if stream.get_ref().set_nodelay(true).is_err() || stream.readable().await.is_err() {
+    if stream.get_ref().set_nodelay(true).is_err() || stream.peek(&mut [0; 1]).await.is_err() {
         return;
     }
     match workload {

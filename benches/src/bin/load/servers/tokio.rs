@@ -36,7 +36,7 @@ pub fn serve(
 }
 
 async fn connection(stream: tokio::net::TcpStream, workload: Workload) {
-    if stream.set_nodelay(true).is_err() || stream.readable().await.is_err() {
+    if stream.set_nodelay(true).is_err() || stream.peek(&mut [0; 1]).await.is_err() {
         return;
     }
     match workload {
