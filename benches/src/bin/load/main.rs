@@ -36,7 +36,7 @@ usage: load [--quick] [--write] [--threads N] [--reps N] [--secs N] [--warmup N]
 
   runs every column (runtime, runtime-mt, tokio, tokio-mt, smol, smol-mt, epoll) on the
   echo and http workloads; prints progress on stderr and the markdown tables on stdout
-    --quick       1 rep of 2 s (after 1 s warm-up), short strace runs: under 3 minutes
+    --quick       3 reps of 1 s (after 1 s warm-up), short strace runs: under 3 minutes
                   (default: 3 reps of 8 s after 2 s, under 20 minutes on 2 cores)
     --write       also write benches/RESULTS.md (its load section) and benches/results.svg
     --threads N   workers of the -mt columns (default 2)
@@ -105,7 +105,7 @@ fn parse(args: &[String]) -> Result<(Config, bool), String> {
         };
         match arg.as_str() {
             "--quick" => {
-                (cfg.reps, cfg.warmup_secs, cfg.secs) = (1, 1, 2);
+                (cfg.reps, cfg.warmup_secs, cfg.secs) = (3, 1, 1);
                 (cfg.strace_saturated, cfg.strace_paced) = (5_000, 200);
             }
             "--write" => write = true,

@@ -99,10 +99,9 @@ fn block(svg: &mut String, metric: &Metric, mut y: f64) -> f64 {
         let x = LEFT + r.min(MAX) * UNIT;
         let _ = writeln!(
             svg,
-            r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{y}" stroke="#d00" stroke-width="2"/><text x="{:.1}" y="{}" fill="#d00">epoll {r:.2}</text>"##,
-            top - 4.0,
-            x + 3.0,
-            top - 5.0
+            r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{y}" stroke="#d00" stroke-width="2"/><text x="{}" y="{}" text-anchor="end" fill="#d00">epoll limit {r:.2}</text>"##,
+            WIDTH - 10.0,
+            top - TITLE + 14.0
         );
     }
     y + 10.0
