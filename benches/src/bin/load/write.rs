@@ -81,5 +81,12 @@ fn command_line(cmd: &str, arg: &str) -> String {
         .map(|o| [o.stdout, o.stderr].concat())
         .unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
-    text.lines().next().unwrap_or(cmd).trim().to_owned()
+    let first = text.lines().next().unwrap_or(cmd);
+    // wrk's line goes on with its copyright.
+    first
+        .split(" Copyright")
+        .next()
+        .unwrap_or(first)
+        .trim()
+        .to_owned()
 }
