@@ -19,6 +19,7 @@ mod server;
 mod servers;
 mod strace;
 mod svg;
+mod targets;
 mod tool;
 mod workload;
 mod write;
@@ -70,7 +71,9 @@ fn harness(args: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
     let results = run::run(&cfg);
     let metrics = report::metrics(&cfg, &results);
-    let tables = report::markdown(&cfg, &results, &metrics);
+    let mut tables = report::markdown(&cfg, &results, &metrics);
+    tables.push('\n');
+    tables.push_str(&targets::markdown(&metrics));
     eprintln!("load: done in {:.0} s", started.elapsed().as_secs_f64());
     println!("{tables}");
     if write {
