@@ -13,6 +13,8 @@ use crate::proc_stat;
 /// Connections opened before waiting for the server to accept them: fewer than the
 /// listen backlog (std's 128), else the kernel drops SYNs and a connect waits a 1 s retry.
 const BATCH: usize = 100;
+/// How long one connect may take (a dropped SYN would otherwise retry for minutes).
+const CONNECT: Duration = Duration::from_secs(5);
 /// Time for the server to settle (accept the last, park every task).
 const SETTLE: Duration = Duration::from_millis(300);
 
@@ -50,7 +52,7 @@ pub fn bytes_per_connection(pid: u32, addr: SocketAddr, n: usize) -> io::Result<
     let mut conns = Vec::with_capacity(n);
     while conns.len() < n {
         for _ in 0..BATCH.min(n - conns.len()) {
-            conns.push(TcpStream::connect(addr)?);
+            conns.push(TcpStream::connect_timeout(&addr, CONNECT)?);
         }
         wait_for_fds(pid, fds_before + conns.len())?;
     }

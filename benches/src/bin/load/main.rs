@@ -6,7 +6,8 @@
 //! invocation. See `--help`.
 //!
 //! The same binary is the server (`--serve`) and the echo client (`--client`): the
-//! harness re-executes itself for each.
+//! harness re-executes itself for each. Its parsers' unit tests run with
+//! `cargo test -p benches --bin load` (`cargo test --workspace` skips the binary).
 
 mod child;
 mod client;

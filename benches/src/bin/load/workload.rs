@@ -149,3 +149,41 @@ pub fn respond(input: &[u8], out: &mut Vec<u8>) -> usize {
     }
     used
 }
+
+// `cargo test -p benches --bin load`
+#[cfg(test)]
+mod tests {
+    use super::{BUFFER, Http, REQUEST, RESPONSE};
+
+    /// Feeds `reads` to one connection; the number of responses after each.
+    fn answers(reads: &[&[u8]]) -> Vec<Option<usize>> {
+        let mut http = Http::new();
+        let answers = reads.iter().map(|read| {
+            http.spare()[..read.len()].copy_from_slice(read);
+            http.filled(read.len())
+                .map(|out| out.len() / RESPONSE.len())
+        });
+        answers.collect()
+    }
+
+    #[test]
+    fn pipelined_requests_in_one_read_are_all_answered_in_one_write() {
+        assert_eq!(answers(&[&REQUEST.repeat(3)]), [Some(3)]);
+    }
+
+    #[test]
+    fn a_request_split_across_reads_is_answered_once_complete() {
+        let (a, b) = REQUEST.split_at(10);
+        let second = [b, &REQUEST[..3]].concat();
+        assert_eq!(
+            answers(&[a, &second, &REQUEST[3..]]),
+            [Some(0), Some(1), Some(1)]
+        );
+    }
+
+    #[test]
+    fn a_head_that_fills_the_buffer_closes() {
+        let big = vec![b'a'; BUFFER];
+        assert_eq!(answers(&[&big]), [None]);
+    }
+}
