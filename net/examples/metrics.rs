@@ -150,14 +150,18 @@ fn monitor(metrics: &RuntimeMetrics, done: &AtomicBool) {
         metrics.workers().map(|w| f(&w)).sum()
     };
     let busy = || -> Duration { metrics.workers().map(|w| w.total_busy_duration()).sum() };
-    let mut last = (
-        sum(|w| w.poll_count()),
-        sum(|w| w.steal_count()),
-        sum(|w| w.park_count()),
-        busy(),
-        metrics.io_events_dispatched(),
-        Instant::now(),
-    );
+    // (polls, steals, parks, busy time, I/O events, when): the figures that grow.
+    let reading = || {
+        (
+            sum(|w| w.poll_count()),
+            sum(|w| w.steal_count()),
+            sum(|w| w.park_count()),
+            busy(),
+            metrics.io_events_dispatched(),
+            Instant::now(),
+        )
+    };
+    let mut last = reading();
     let mut second = 0;
     while !done.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(100));
@@ -165,14 +169,7 @@ fn monitor(metrics: &RuntimeMetrics, done: &AtomicBool) {
             continue;
         }
         second += 1;
-        let now = (
-            sum(|w| w.poll_count()),
-            sum(|w| w.steal_count()),
-            sum(|w| w.park_count()),
-            busy(),
-            metrics.io_events_dispatched(),
-            Instant::now(),
-        );
+        let now = reading();
         let secs = (now.5 - last.5).as_secs_f64();
         let rate = |now: u64, then: u64| ((now - then) as f64 / secs).round() as u64;
         let busy_share =
