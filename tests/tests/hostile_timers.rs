@@ -9,7 +9,7 @@
 //! hang guard (`rt_test!`), and short bounds use `within`.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
@@ -180,7 +180,11 @@ fn plan_storm(size: &StormSize, rng: &mut Lcg) -> (Vec<(Plan, u64)>, Vec<Op>) {
             50..80 => {
                 let deadline = rng.below(span + 1);
                 let at = rng.below(deadline.saturating_sub(CANCEL_MARGIN) + 1);
-                ops.push(Op { at, timer, kind: OpKind::Cancel });
+                ops.push(Op {
+                    at,
+                    timer,
+                    kind: OpKind::Cancel,
+                });
                 (Plan::Cancel, deadline)
             }
             80..90 => {
@@ -189,15 +193,27 @@ fn plan_storm(size: &StormSize, rng: &mut Lcg) -> (Vec<(Plan, u64)>, Vec<Op>) {
                 (Plan::Up, ns(LEVEL_0_SHORT))
             }
             90..95 => {
-                ops.push(Op { at: 0, timer, kind: OpKind::ResetIn(LEVEL_2_FAR) });
+                ops.push(Op {
+                    at: 0,
+                    timer,
+                    kind: OpKind::ResetIn(LEVEL_2_FAR),
+                });
                 let at = span / 4 + rng.below(span / 4 + 1);
                 let back = Duration::from_nanos(rng.below(span / 2 + 1));
-                ops.push(Op { at, timer, kind: OpKind::ResetIn(back) });
+                ops.push(Op {
+                    at,
+                    timer,
+                    kind: OpKind::ResetIn(back),
+                });
                 (Plan::UpAndBack, ns(LEVEL_0_SHORT))
             }
             _ => {
                 let at = rng.below(span / 2 + 1);
-                ops.push(Op { at, timer, kind: OpKind::ResetIn(LEVEL_0_DOWN) });
+                ops.push(Op {
+                    at,
+                    timer,
+                    kind: OpKind::ResetIn(LEVEL_0_DOWN),
+                });
                 (Plan::Down, ns(LEVEL_2_FAR))
             }
         };
@@ -255,7 +271,13 @@ fn run_storm(size: &StormSize, seed: u64) -> (Vec<Timer>, StormCounts) {
     loop {
         let now = ns(start.elapsed());
         while let Some(op) = ops.next_if(|op| op.at <= now) {
-            apply(&mut timers[op.timer], op.kind, start, &mut counts, &mut alive);
+            apply(
+                &mut timers[op.timer],
+                op.kind,
+                start,
+                &mut counts,
+                &mut alive,
+            );
         }
         let woken = std::mem::take(&mut *ready.woken.lock().unwrap());
         for index in woken {
@@ -280,8 +302,14 @@ fn run_storm(size: &StormSize, seed: u64) -> (Vec<Timer>, StormCounts) {
 /// Polls a timer with its own waker; on completion checks it against its deadline and
 /// returns `true`.
 fn poll_timer(timer: &mut Timer, start: Instant, counts: &mut StormCounts) -> bool {
-    let sleep = timer.sleep.as_mut().expect("polled only while it has a sleep");
-    if Pin::new(sleep).poll(&mut Context::from_waker(&timer.waker)).is_pending() {
+    let sleep = timer
+        .sleep
+        .as_mut()
+        .expect("polled only while it has a sleep");
+    if Pin::new(sleep)
+        .poll(&mut Context::from_waker(&timer.waker))
+        .is_pending()
+    {
         return false;
     }
     let fired_at = ns(start.elapsed());
@@ -301,7 +329,13 @@ fn poll_timer(timer: &mut Timer, start: Instant, counts: &mut StormCounts) -> bo
 
 /// Applies a cancel or reset, unless the timer already fired at its old deadline (the
 /// storm thread came late): then it is left to complete.
-fn apply(timer: &mut Timer, op: OpKind, start: Instant, counts: &mut StormCounts, alive: &mut usize) {
+fn apply(
+    timer: &mut Timer,
+    op: OpKind,
+    start: Instant,
+    counts: &mut StormCounts,
+    alive: &mut usize,
+) {
     if timer.sleep.is_none() || timer.woken_or_done() {
         timer.late_op = true;
         counts.late_ops += 1;
@@ -353,7 +387,11 @@ fn check_storm(timers: &[Timer], counts: &StormCounts) {
             assert_eq!(timer.completions, 0, "{what}: cancelled, yet completed");
             continue;
         }
-        assert_eq!(timer.completions, 1, "{what}: completed {} times", timer.completions);
+        assert_eq!(
+            timer.completions, 1,
+            "{what}: completed {} times",
+            timer.completions
+        );
         let most = if timer.raced_reset { 2 } else { 1 };
         assert!(wakes <= most, "{what}: woken {wakes} times (fires once)");
     }
@@ -364,7 +402,10 @@ fn check_storm(timers: &[Timer], counts: &StormCounts) {
             "no {kind:?} reset was made in time: {counts:?}"
         );
     }
-    assert!(counts.cancelled > 0, "nothing was cancelled in time: {counts:?}");
+    assert!(
+        counts.cancelled > 0,
+        "nothing was cancelled in time: {counts:?}"
+    );
 }
 
 /// Runs the storm on a thread outside the runtime (unconstrained by the task budget,
@@ -384,7 +425,9 @@ fn storm_on(flavor: Flavor, seed: u64) {
         })
         .expect("spawning the storm thread");
     rt.block_on(finished);
-    let (timers, counts) = storm.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let (timers, counts) = storm
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
     eprintln!("{flavor:?}: {} timers: {counts:?}", timers.len());
     check_storm(&timers, &counts);
 }
@@ -398,5 +441,146 @@ rt_test! {
     // waker of its own, so a stray or early wake names the timer.
     fn storm_of_timers_fires_each_survivor_once_and_never_early(flavor) {
         storm_on(flavor, 0x7133_2000);
+    }
+}
+
+// ---- edge durations ---------------------------------------------------------------------
+
+/// Asserts `sleep` is pending now and stays pending for [`STAYS_PENDING`].
+async fn assert_stays_pending(sleep: &mut Sleep, what: &str) {
+    assert!(!sleep.is_elapsed(), "{what}: elapsed at once");
+    assert_eq!(poll_once(sleep), Poll::Pending, "{what}: ready at once");
+    assert!(
+        timeout(STAYS_PENDING, &mut *sleep).await.is_err(),
+        "{what}: completed within {STAYS_PENDING:?}"
+    );
+    assert_eq!(poll_once(sleep), Poll::Pending, "{what}: ready afterwards");
+}
+
+/// The earliest `Instant` this platform can represent among some far-past candidates.
+fn far_past() -> Instant {
+    let now = Instant::now();
+    [u64::MAX / 10, 1 << 40, 1 << 32, 365 * 24 * 3600, 3600, 1]
+        .into_iter()
+        .find_map(|secs| now.checked_sub(Duration::from_secs(secs)))
+        .expect("the monotonic clock is past 1 s")
+}
+
+rt_test! {
+    // Proves: `sleep(Duration::MAX)` and `sleep(u64::MAX / 10 s)`, and `sleep_until` of an
+    // instant that far ahead (where `Instant` can hold it: then the wheel's nanosecond
+    // deadline saturates), do not panic or overflow, lie decades ahead, stay pending, can
+    // be dropped (cancelled) while registered, and a task awaiting one can be aborted.
+    async fn far_future_sleeps_stay_pending_and_drop() {
+        let huge = [Duration::MAX, Duration::from_secs(u64::MAX / 10)];
+        for duration in huge {
+            let mut far = sleep(duration);
+            assert!(far.deadline() > Instant::now() + TWENTY_YEARS, "{duration:?}");
+            assert_stays_pending(&mut far, &format!("sleep({duration:?})")).await;
+            drop(far);
+            if let Some(at) = Instant::now().checked_add(duration) {
+                let mut far = sleep_until(at);
+                assert_stays_pending(&mut far, &format!("sleep_until(now + {duration:?})")).await;
+            }
+            let task = runtime::spawn(sleep(duration));
+            sleep(Duration::from_millis(1)).await;
+            task.abort();
+            let err = within(AT_ONCE, "aborting a far sleeper", task).await.unwrap_err();
+            assert!(err.is_cancelled(), "{err}");
+        }
+        // The runtime still keeps time afterwards.
+        within(AT_ONCE, "a 5 ms sleep", sleep(Duration::from_millis(5))).await;
+    }
+
+    // Proves: deadlines at the wheel's range (2^56 ns, ~2.3 years) and 1 ms either side of
+    // it (the last level-5 slots and the overflow list) register without panicking, stay
+    // pending while a short timer beside them fires on time, can be reset back to 10 ms
+    // (and then fire, not early), and can be cancelled by drop.
+    async fn wheel_range_edges_register_reset_and_cancel() {
+        let ms = Duration::from_millis(1);
+        for duration in [WHEEL_RANGE - ms, WHEEL_RANGE, WHEEL_RANGE + ms] {
+            let what = format!("sleep({duration:?})");
+            let mut edge = sleep(duration);
+            assert_stays_pending(&mut edge, &what).await;
+            let short = sleep(Duration::from_millis(5));
+            let short_deadline = short.deadline();
+            within(AT_ONCE, "a short timer beside it", short).await;
+            assert!(Instant::now() >= short_deadline);
+            assert_eq!(poll_once(&mut edge), Poll::Pending, "{what}");
+            let back = Instant::now() + Duration::from_millis(10);
+            Pin::new(&mut edge).reset(back);
+            within(AT_ONCE, "the edge timer reset to 10 ms", &mut edge).await;
+            assert!(Instant::now() >= back, "{what}: fired early after its reset");
+            let mut cancelled = sleep(duration);
+            assert_eq!(poll_once(&mut cancelled), Poll::Pending, "{what}");
+            drop(cancelled);
+        }
+    }
+
+    // Proves: `interval(Duration::MAX)` ticks at once, then its next tick (about 30 years
+    // ahead, not an overflow) stays pending; the same through its `Stream`.
+    async fn interval_of_duration_max_ticks_once_then_stays_pending() {
+        let before = Instant::now();
+        let mut ticks = interval(Duration::MAX);
+        let first = within(AT_ONCE, "the first tick", ticks.tick()).await;
+        assert!(first >= before && first <= Instant::now(), "first tick at {first:?}");
+        assert!(
+            timeout(STAYS_PENDING, ticks.tick()).await.is_err(),
+            "a second tick of interval(Duration::MAX)"
+        );
+        assert!(timeout(STAYS_PENDING, ticks.next()).await.is_err(), "the stream's next");
+        assert_eq!(ticks.period(), Duration::MAX);
+    }
+
+    // Proves: deadlines in the past fire at once: `sleep_until(now - 1 s)` and of the
+    // earliest representable instant (before the runtime's own time zero) complete on the
+    // first poll; a sleep registered an hour ahead and reset into the far past is woken by
+    // the driver at once; `interval_at` a past start ticks at once; `timeout_at` a past
+    // deadline elapses at once.
+    async fn past_deadlines_fire_at_once() {
+        let second_ago = Instant::now().checked_sub(Duration::from_secs(1)).expect("uptime > 1 s");
+        for past in [second_ago, far_past()] {
+            let mut gone = sleep_until(past);
+            assert!(gone.is_elapsed(), "{past:?}");
+            assert_eq!(poll_once(&mut gone), Poll::Ready(()), "{past:?}");
+            let task = runtime::spawn(sleep_until(past));
+            within(AT_ONCE, "a spawned past sleep", task).await.unwrap();
+            let mut later = sleep(Duration::from_secs(3600));
+            assert_eq!(poll_once(&mut later), Poll::Pending);
+            let waiter = runtime::spawn(async move {
+                // Registered with this task's waker, then moved into the past from outside.
+                std::future::poll_fn(|cx| {
+                    let polled = Pin::new(&mut later).poll(cx);
+                    if polled.is_pending() {
+                        Pin::new(&mut later).reset(past);
+                    }
+                    polled
+                })
+                .await;
+            });
+            within(AT_ONCE, "a sleep reset into the past", waiter).await.unwrap();
+            let mut ticks = runtime::time::interval_at(past, Duration::from_secs(3600));
+            within(AT_ONCE, "interval_at a past start", ticks.tick()).await;
+            let elapsed = within(AT_ONCE, "timeout_at the past", timeout_at(past, std::future::pending::<()>())).await;
+            assert!(elapsed.is_err());
+        }
+    }
+
+    // Proves: `timeout(Duration::ZERO, ..)` polls the future once (a ready one wins) and
+    // elapses at once for a pending one; `timeout(Duration::MAX, ..)` never elapses: a
+    // future that finishes in 5 ms wins, a pending one stays pending.
+    async fn timeout_of_zero_and_max() {
+        assert_eq!(timeout(Duration::ZERO, async { 5 }).await, Ok(5));
+        let zero = timeout(Duration::ZERO, std::future::pending::<()>());
+        assert!(within(AT_ONCE, "timeout(ZERO, pending)", zero).await.is_err());
+        let slow = async {
+            sleep(Duration::from_millis(5)).await;
+            7
+        };
+        let won = within(AT_ONCE, "timeout(MAX, 5 ms)", timeout(Duration::MAX, slow)).await;
+        assert_eq!(won, Ok(7));
+        let mut never = timeout(Duration::MAX, std::future::pending::<()>());
+        let mut never = Pin::new(&mut never);
+        assert!(timeout(STAYS_PENDING, never.as_mut()).await.is_err(), "timeout(MAX, pending)");
     }
 }
