@@ -34,7 +34,7 @@ use runtime::io::AsyncFd;
 use runtime::task::JoinHandle;
 use runtime::time::sleep;
 use tests::net::within;
-use tests::rt::{Flavor, WakerSlot, mailbox, oneshot, soak, thread_waker};
+use tests::rt::{WakerSlot, mailbox, oneshot, soak, thread_waker};
 use tests::rt_test;
 
 /// Bound for anything that must happen promptly; only a hang gets near it.
@@ -89,26 +89,26 @@ rt_test! {
     fn ping_pong_with_a_foreign_thread_loses_no_wakeup(flavor) {
         let _turn = turn(false);
         flavor.block_on(async {
-        let rounds = soak(200_000) as u64;
-        let (to_thread, from_task) = std::sync::mpsc::channel::<u64>();
-        let (to_task, mut from_thread) = mailbox::<u64>();
-        let echo = thread::Builder::new()
-            .name("ping-pong-echo".into())
-            .spawn(move || {
-                for n in from_task {
-                    to_task.send(n + 1);
+            let rounds = soak(200_000) as u64;
+            let (to_thread, from_task) = std::sync::mpsc::channel::<u64>();
+            let (to_task, mut from_thread) = mailbox::<u64>();
+            let echo = thread::Builder::new()
+                .name("ping-pong-echo".into())
+                .spawn(move || {
+                    for n in from_task {
+                        to_task.send(n + 1);
+                    }
+                })
+                .expect("spawning the echo thread");
+            let pinger = runtime::spawn(async move {
+                for i in 0..rounds {
+                    to_thread.send(2 * i).expect("the echo thread is alive");
+                    let back = within(LIMIT, "a pong", from_thread.recv()).await;
+                    assert_eq!(back, Some(2 * i + 1), "round {i}");
                 }
-            })
-            .expect("spawning the echo thread");
-        let pinger = runtime::spawn(async move {
-            for i in 0..rounds {
-                to_thread.send(2 * i).expect("the echo thread is alive");
-                let back = within(LIMIT, "a pong", from_thread.recv()).await;
-                assert_eq!(back, Some(2 * i + 1), "round {i}");
-            }
-            // Dropping `to_thread` ends the echo thread; then the mailbox closes.
-            drop(to_thread);
-            assert_eq!(within(LIMIT, "the echo's hang-up", from_thread.recv()).await, None);
+                // Dropping `to_thread` ends the echo thread; then the mailbox closes.
+                drop(to_thread);
+                assert_eq!(within(LIMIT, "the echo's hang-up", from_thread.recv()).await, None);
         });
         within(LIMIT * 2, "the ping-pong", pinger).await.unwrap();
         echo.join().expect("the echo thread");
@@ -287,15 +287,15 @@ rt_test! {
     fn reused_descriptor_number_never_wakes_the_old_waiter(flavor) {
         let _turn = turn(true);
         flavor.block_on(async {
-        let rounds = soak(10_000);
-        let mut reused = 0;
-        for round in 0..rounds {
-            let let_go = if round % 2 == 0 { LetGo::Drop } else { LetGo::IntoInnerThenClose };
-            let (same_number, old_wakes) = aba_round(let_go).await;
-            assert_eq!(old_wakes, 0, "round {round} ({let_go:?}): the old waiter was woken");
-            reused += usize::from(same_number);
-        }
-        assert_eq!(reused, rounds, "the new descriptor got the old number in every round");
+            let rounds = soak(10_000);
+            let mut reused = 0;
+            for round in 0..rounds {
+                let let_go = if round % 2 == 0 { LetGo::Drop } else { LetGo::IntoInnerThenClose };
+                let (same_number, old_wakes) = aba_round(let_go).await;
+                assert_eq!(old_wakes, 0, "round {round} ({let_go:?}): the old waiter was woken");
+                reused += usize::from(same_number);
+            }
+            assert_eq!(reused, rounds, "the new descriptor got the old number in every round");
         });
     }
 }
@@ -367,19 +367,19 @@ rt_test! {
     fn tcp_readable_waiter_wakes_on_peer_close_and_reset(flavor) {
         let _turn = turn(false);
         flavor.block_on(async {
-        let (ours, peer) = tcp_pair().await;
-        let reader = reader_waiting(Arc::new(ours)).await;
-        drop(peer);
-        let read = within(LIMIT, "the waiter after the peer's close", reader).await.unwrap();
-        assert_eq!(read.unwrap(), 0, "EOF after the peer's close");
+            let (ours, peer) = tcp_pair().await;
+            let reader = reader_waiting(Arc::new(ours)).await;
+            drop(peer);
+            let read = within(LIMIT, "the waiter after the peer's close", reader).await.unwrap();
+            assert_eq!(read.unwrap(), 0, "EOF after the peer's close");
 
-        let (ours, peer) = tcp_pair().await;
-        let reader = reader_waiting(Arc::new(ours)).await;
-        peer.set_linger(Some(Duration::ZERO)).unwrap();
-        drop(peer);
-        let read = within(LIMIT, "the waiter after the peer's reset", reader).await.unwrap();
-        let err = read.expect_err("a reset connection reads an error");
-        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+            let (ours, peer) = tcp_pair().await;
+            let reader = reader_waiting(Arc::new(ours)).await;
+            peer.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(peer);
+            let read = within(LIMIT, "the waiter after the peer's reset", reader).await.unwrap();
+            let err = read.expect_err("a reset connection reads an error");
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
         });
     }
 
@@ -389,19 +389,19 @@ rt_test! {
     fn readable_waiter_wakes_when_its_read_side_is_shut_down(flavor) {
         let _turn = turn(false);
         flavor.block_on(async {
-        let (ours, _peer) = tcp_pair().await;
-        let ours = Arc::new(ours);
-        let reader = reader_waiting(ours.clone()).await;
-        ours.shutdown(Shutdown::Read).unwrap();
-        let read = within(LIMIT, "the TCP waiter after shutdown(Read)", reader).await.unwrap();
-        assert_eq!(read.unwrap(), 0);
+            let (ours, _peer) = tcp_pair().await;
+            let ours = Arc::new(ours);
+            let reader = reader_waiting(ours.clone()).await;
+            ours.shutdown(Shutdown::Read).unwrap();
+            let read = within(LIMIT, "the TCP waiter after shutdown(Read)", reader).await.unwrap();
+            assert_eq!(read.unwrap(), 0);
 
-        let (ours, _peer) = net::UnixStream::pair().unwrap();
-        let ours = Arc::new(ours);
-        let reader = reader_waiting(ours.clone()).await;
-        ours.shutdown(Shutdown::Read).unwrap();
-        let read = within(LIMIT, "the Unix waiter after shutdown(Read)", reader).await.unwrap();
-        assert_eq!(read.unwrap(), 0);
+            let (ours, _peer) = net::UnixStream::pair().unwrap();
+            let ours = Arc::new(ours);
+            let reader = reader_waiting(ours.clone()).await;
+            ours.shutdown(Shutdown::Read).unwrap();
+            let read = within(LIMIT, "the Unix waiter after shutdown(Read)", reader).await.unwrap();
+            assert_eq!(read.unwrap(), 0);
         });
     }
 
@@ -457,9 +457,4 @@ fn block_on_thread<F: std::future::Future>(future: F, pending: impl FnOnce()) ->
         );
         thread::park_timeout(Duration::from_millis(100));
     }
-}
-
-#[allow(dead_code, reason = "keeps the Flavor import used in every cfg")]
-fn _flavors() -> [Flavor; 2] {
-    Flavor::ALL
 }
