@@ -102,6 +102,8 @@ impl Wake for Probe {
 /// A timer of the storm and what has happened to it.
 struct Timer {
     plan: Plan,
+    /// The deadline (ns after the storm's start), as last set.
+    deadline: u64,
     sleep: Option<Sleep>,
     probe: Arc<Probe>,
     waker: Waker,
@@ -118,10 +120,6 @@ struct Timer {
 }
 
 impl Timer {
-    fn deadline(&self) -> u64 {
-        self.probe.deadline.load(Ordering::SeqCst)
-    }
-
     fn woken_or_done(&self) -> bool {
         self.completions > 0 || self.probe.wakes.load(Ordering::SeqCst) > 0
     }
@@ -252,6 +250,7 @@ fn run_storm(size: &StormSize, seed: u64) -> (Vec<Timer>, StormCounts) {
             });
             let mut timer = Timer {
                 plan,
+                deadline,
                 sleep: Some(sleep_until(start + Duration::from_nanos(deadline))),
                 waker: Waker::from(probe.clone()),
                 probe,
@@ -314,7 +313,7 @@ fn poll_timer(timer: &mut Timer, start: Instant, counts: &mut StormCounts) -> bo
         return false;
     }
     let fired_at = ns(start.elapsed());
-    let deadline = timer.deadline();
+    let deadline = timer.deadline;
     assert!(
         fired_at >= deadline,
         "timer {} ({:?}) completed {} ns before its deadline",
@@ -337,7 +336,11 @@ fn apply(
     counts: &mut StormCounts,
     alive: &mut usize,
 ) {
-    if timer.sleep.is_none() || timer.woken_or_done() {
+    // A deadline already reached may have fired: its wake can still be on its way (the
+    // driver wakes outside its lock), so the op would race with it. Leave such a timer
+    // to complete at its old deadline.
+    let now = ns(start.elapsed());
+    if timer.sleep.is_none() || timer.woken_or_done() || now >= timer.deadline {
         timer.late_op = true;
         counts.late_ops += 1;
         return;
@@ -347,20 +350,25 @@ fn apply(
             timer.sleep = None;
             let dropped_at = ns(start.elapsed());
             timer.cancelled = true;
-            timer.cancelled_before_deadline = dropped_at < timer.deadline();
+            timer.cancelled_before_deadline = dropped_at < timer.deadline;
             counts.cancelled += 1;
             *alive -= 1;
         }
         OpKind::ResetIn(after) => {
-            let now = Instant::now();
-            let new = ns(now - start) + ns(after);
-            let old = timer.deadline();
+            let new = ns(start.elapsed() + after);
+            let old = timer.deadline;
             // A wake from the old deadline racing with the reset is judged by it.
             timer.probe.deadline.store(old.min(new), Ordering::SeqCst);
             let sleep = timer.sleep.as_mut().expect("checked above");
             Pin::new(sleep).reset(start + Duration::from_nanos(new));
-            timer.raced_reset = timer.probe.wakes.load(Ordering::SeqCst) > 0;
-            timer.probe.deadline.store(new, Ordering::SeqCst);
+            timer.deadline = new;
+            // The old deadline passed during the reset: its wake may come later still,
+            // so wakes stay judged by the earlier deadline.
+            let raced = ns(start.elapsed()) >= old || timer.probe.wakes.load(Ordering::SeqCst) > 0;
+            timer.raced_reset = raced;
+            if !raced {
+                timer.probe.deadline.store(new, Ordering::SeqCst);
+            }
             counts.resets += 1;
         }
     }
