@@ -576,6 +576,28 @@ rt_test! {
         }
     }
 
+    // Proves: an interval far behind its schedule (started 2 h in the past with a 1 us
+    // period: 7.2 billion missed ticks, more than a `u32` counts) with
+    // `MissedTickBehavior::Skip` ticks once at once and then lands its next tick on the
+    // schedule after now, not billions of ticks early (which would make it tick at once
+    // again and again).
+    async fn interval_skip_far_behind_lands_after_now() {
+        let Some(start) = Instant::now().checked_sub(Duration::from_secs(2 * 3600)) else {
+            return; // the monotonic clock is younger than 2 h: nothing to check
+        };
+        let period = Duration::from_micros(1);
+        let mut ticks = runtime::time::interval_at(start, period);
+        ticks.set_missed_tick_behavior(runtime::time::MissedTickBehavior::Skip);
+        let before_first = Instant::now();
+        assert_eq!(within(AT_ONCE, "the first, late tick", ticks.tick()).await, start);
+        let second = within(AT_ONCE, "the second tick", ticks.tick()).await;
+        assert!(
+            second >= before_first,
+            "Skip put the next tick {:?} before the moment it was computed",
+            before_first - second
+        );
+    }
+
     // Proves: `timeout(Duration::ZERO, ..)` polls the future once (a ready one wins) and
     // elapses at once for a pending one; `timeout(Duration::MAX, ..)` never elapses: a
     // future that finishes in 5 ms wins, a pending one stays pending.
