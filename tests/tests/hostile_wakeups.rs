@@ -210,7 +210,7 @@ mod after_the_storm {
             let rt = flavor.build();
             wake_storm(&rt, soak(1_000_000));
             let before = instrumented::counts().waits;
-            rt.block_on(sleep(Duration::from_millis(500)));
+            rt.block_on(async { sleep(Duration::from_millis(500)).await });
             let waits = instrumented::counts().waits - before;
             assert!(waits <= 10, "{flavor:?}: {waits} poller waits in an idle 500 ms");
             eprintln!("{flavor:?}: {waits} poller waits in the idle 500 ms");
