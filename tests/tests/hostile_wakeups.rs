@@ -108,10 +108,11 @@ rt_test! {
                 }
                 // Dropping `to_thread` ends the echo thread; then the mailbox closes.
                 drop(to_thread);
-                assert_eq!(within(LIMIT, "the echo's hang-up", from_thread.recv()).await, None);
-        });
-        within(LIMIT * 2, "the ping-pong", pinger).await.unwrap();
-        echo.join().expect("the echo thread");
+                let hang_up = within(LIMIT, "the echo's hang-up", from_thread.recv()).await;
+                assert_eq!(hang_up, None);
+            });
+            within(LIMIT * 2, "the ping-pong", pinger).await.unwrap();
+            echo.join().expect("the echo thread");
         });
     }
 }
