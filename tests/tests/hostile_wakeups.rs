@@ -266,7 +266,7 @@ async fn aba_round(let_go: LetGo) -> (bool, usize) {
         .await
         .expect("the new descriptor is readable");
     let mut byte = [0];
-    assert_eq!((&*guard.get_inner()).read(&mut byte).unwrap(), 1);
+    assert_eq!(guard.get_inner().read(&mut byte).unwrap(), 1);
     // The driver may still be waking the new waiter on another worker: wait for it, so
     // that the old waiter is checked after the new descriptor's event was dispatched.
     tests::rt::yield_until(|| new_waiter.0.load(Ordering::SeqCst) > 0).await;
