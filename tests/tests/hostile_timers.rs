@@ -204,7 +204,11 @@ fn plan_storm(size: &StormSize, rng: &mut Lcg) -> (Vec<(Plan, u64)>, Vec<Op>) {
                 let back_at = span / 4 + ns(LEVEL_0_SHORT) + rng.below(span / 4 + 1);
                 let back = Duration::from_nanos(rng.below(span / 2 + 1));
                 let kind = OpKind::ResetIn(back);
-                ops.push(Op { at: back_at, timer, kind });
+                ops.push(Op {
+                    at: back_at,
+                    timer,
+                    kind,
+                });
                 (Plan::UpAndBack, at + ns(LEVEL_0_SHORT))
             }
             _ => {
@@ -330,7 +334,9 @@ fn apply(timer: &mut Timer, op: Op, start: Instant, counts: &mut StormCounts, al
     // driver wakes outside its lock), so the op would race with it. Leave such a timer
     // to complete at its old deadline.
     let now = ns(start.elapsed());
-    counts.max_lateness = counts.max_lateness.max(Duration::from_nanos(now.saturating_sub(at)));
+    counts.max_lateness = counts
+        .max_lateness
+        .max(Duration::from_nanos(now.saturating_sub(at)));
     if timer.sleep.is_none() || timer.woken_or_done() || now >= timer.deadline {
         timer.late_op = true;
         counts.late_ops += 1;
