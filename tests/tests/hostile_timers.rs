@@ -523,6 +523,36 @@ rt_test! {
         }
     }
 
+    // Proves: on a paused clock (auto-advancing when idle), timers at the wheel's range
+    // -1 ms, exactly and +1 ms, and `sleep(Duration::MAX)` (about 30 years, deep in the
+    // overflow list), registered together, each fire at exactly their deadline: the wheel
+    // cascades them down from level 5 and the overflow list without firing one early or
+    // skipping one.
+    fn wheel_range_edges_fire_exactly_on_a_paused_clock(flavor) {
+        flavor.block_on_paused(async {
+            let ms = Duration::from_millis(1);
+            let durations = [WHEEL_RANGE - ms, WHEEL_RANGE, WHEEL_RANGE + ms, Duration::MAX];
+            let sleepers: Vec<_> = durations
+                .into_iter()
+                .map(|duration| {
+                    let timer = sleep(duration);
+                    let deadline = timer.deadline();
+                    let task = runtime::spawn(async move {
+                        timer.await;
+                        Instant::now()
+                    });
+                    (duration, deadline, task)
+                })
+                .collect();
+            for (duration, deadline, task) in sleepers {
+                // No `within` here: its own timer would be the earliest and fire first. The
+                // hang guard bounds this test.
+                let fired = task.await.unwrap();
+                assert_eq!(fired, deadline, "sleep({duration:?}) fired off its deadline");
+            }
+        });
+    }
+
     // Proves: `interval(Duration::MAX)` ticks at once, then its next tick (about 30 years
     // ahead, not an overflow) stays pending; the same through its `Stream`.
     async fn interval_of_duration_max_ticks_once_then_stays_pending() {
