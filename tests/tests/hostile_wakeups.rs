@@ -235,26 +235,38 @@ enum LetGo {
     Drop,
     /// `into_inner`, then close: deregistered well before the close.
     IntoInnerThenClose,
+    /// `into_inner`, then register the very same socket again: same number, same open
+    /// file, a new registration.
+    Reregister,
 }
 
 /// One round: a waiter on descriptor N, N deregistered and closed, a new socket pair whose
-/// first end gets number N made readable. Returns whether the number was reused, and the old
-/// waiter's wakes.
+/// first end gets number N made readable (or N registered anew and made readable). Returns
+/// whether the number was reused, and the old waiter's wakes.
 async fn aba_round(let_go: LetGo) -> (bool, usize) {
     // A fresh budget: a spent one makes `poll_read_ready` wake the waker as a yield.
     runtime::task::yield_now().await;
-    let (old_read, _old_peer) = nonblocking_pair();
+    let (old_read, old_peer) = nonblocking_pair();
     let number = old_read.as_raw_fd();
     let old = AsyncFd::new(old_read).expect("registering the old read end");
     let old_waiter = Arc::new(CountingWaker::default());
     let waker = Waker::from(old_waiter.clone());
     let polled = old.poll_read_ready(&mut Context::from_waker(&waker));
-    assert!(polled.is_pending(), "an empty pipe is not readable");
-    match let_go {
-        LetGo::Drop => drop(old),
-        LetGo::IntoInnerThenClose => drop::<StdUnixStream>(old.into_inner()),
-    }
-    let (new_read, mut new_peer) = nonblocking_pair();
+    assert!(polled.is_pending(), "an empty socket is not readable");
+    let (new_read, mut new_peer) = match let_go {
+        LetGo::Drop => {
+            drop(old);
+            nonblocking_pair()
+        }
+        LetGo::IntoInnerThenClose => {
+            drop::<StdUnixStream>(old.into_inner());
+            nonblocking_pair()
+        }
+        LetGo::Reregister => (
+            old.into_inner(),
+            old_peer.try_clone().expect("dup the peer"),
+        ),
+    };
     let reused = new_read.as_raw_fd() == number;
     let new = AsyncFd::new(new_read).expect("registering the new read end");
     let new_waiter = Arc::new(CountingWaker::default());
@@ -286,7 +298,8 @@ async fn aba_round(let_go: LetGo) -> (bool, usize) {
 rt_test! {
     // Proves: 10,000 (soak-scaled) times, a waiter on descriptor N (registered, pending on
     // readable) whose `AsyncFd` is dropped (or taken apart with `into_inner` and closed),
-    // then a new socket that gets the same number N, registered and made readable: the new
+    // then a new socket that gets the same number N (or, every third round, the very same
+    // socket taken out with `into_inner` and registered again), made readable: the new
     // waiter is woken once and the old one is never woken, though the poller and the
     // reactor's slab both see the same N and (often) the same slot again. Runs alone, so
     // that no other test takes the freed number in between: every round reuses it.
@@ -296,7 +309,7 @@ rt_test! {
             let rounds = soak(10_000);
             let mut reused = 0;
             for round in 0..rounds {
-                let let_go = if round % 2 == 0 { LetGo::Drop } else { LetGo::IntoInnerThenClose };
+                let let_go = [LetGo::Drop, LetGo::IntoInnerThenClose, LetGo::Reregister][round % 3];
                 let (same_number, old_wakes) = aba_round(let_go).await;
                 assert_eq!(old_wakes, 0, "round {round} ({let_go:?}): the old waiter was woken");
                 reused += usize::from(same_number);
