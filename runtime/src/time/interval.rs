@@ -103,12 +103,15 @@ impl Interval {
             MissedTickBehavior::Burst => on_time,
             MissedTickBehavior::Delay => now.checked_add(self.period).unwrap_or_else(far_future),
             MissedTickBehavior::Skip => {
+                // In u128 nanoseconds: counting the missed periods in a `u32` stopped
+                // short of `now` once more than 2^32 were missed (a 1 us interval 72
+                // minutes behind), and every later tick came at once.
                 let behind = now.duration_since(scheduled).as_nanos();
-                let periods = behind / self.period.as_nanos() + 1;
-                let skip = self
-                    .period
-                    .saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
-                scheduled.checked_add(skip).unwrap_or_else(far_future)
+                let period = self.period.as_nanos();
+                let skip = (behind / period + 1) * period;
+                duration_from_nanos(skip)
+                    .and_then(|skip| scheduled.checked_add(skip))
+                    .unwrap_or_else(far_future)
             }
         }
     }
@@ -149,6 +152,14 @@ impl Interval {
     pub fn reset_at(&mut self, deadline: impl Into<Instant>) {
         Pin::new(&mut self.delay).reset(deadline);
     }
+}
+
+/// `nanos` as a `Duration`; `None` past `Duration::MAX`.
+fn duration_from_nanos(nanos: u128) -> Option<Duration> {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
+    let subsec = u32::try_from(nanos % NANOS_PER_SEC).expect("below one second");
+    Some(Duration::new(secs, subsec))
 }
 
 impl Stream for Interval {
