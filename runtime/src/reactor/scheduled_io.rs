@@ -337,6 +337,12 @@ impl Future for WaitReady<'_> {
                 }
             }
             None => {
+                // Most registrations have one waiter at a time (a connection's task): room
+                // for one, not the four a growing slab starts with (120 bytes more per
+                // idle connection, for good).
+                if list.capacity() == 0 {
+                    list.reserve_exact(1);
+                }
                 let entry = list.vacant_entry();
                 this.key = Some(entry.key());
                 let waiter = entry.insert(Waiter {
@@ -430,6 +436,20 @@ mod tests {
         io.clear_readiness(event);
         let left = io.ready_now(Direction::Read).unwrap().unwrap();
         assert_eq!(left.ready, Readiness::READ_CLOSED);
+    }
+
+    #[test]
+    fn a_lone_waiter_takes_one_slot_not_four() {
+        let io = ScheduledIo::default();
+        let (_, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        let mut reader = Box::pin(io.readiness(Direction::Read));
+        assert!(reader.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(io.waiters.lock().list.capacity(), 1);
+        // A second waiter still finds room (the slab grows as usual).
+        let mut writer = Box::pin(io.readiness(Direction::Write));
+        assert!(writer.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(io.waiters.lock().list.len(), 2);
     }
 
     #[test]
