@@ -1,0 +1,469 @@
+//! Hostile panics (issue 10, section 4): user code that panics where the runtime calls it,
+//! on both flavors, in child processes of this binary, so that a panic that aborts the
+//! process, kills a worker or hangs the runtime is reported instead of taking the test
+//! binary down with it.
+//!
+//! The matrix: {panic in `poll`, in the future's `Drop`, in the output's `Drop`} x {handle
+//! awaited, dropped before completion, dropped after completion, aborted before the first
+//! poll, aborted after it}. What each cell must give (the runtime's documented contract,
+//! `task/raw.rs` and `task/harness.rs`):
+//!
+//! - Panic in `poll`: an awaited handle gets `is_panic()` with the payload; a dropped
+//!   handle's task drops the `JoinError` itself; an abort before the panicking poll wins:
+//!   `is_cancelled()`, and the future is not polled again.
+//! - Panic in the future's `Drop`: the runtime catches and discards it (the panic hook
+//!   prints it, on the thread that dropped the future); the task's outcome is what it
+//!   would have been: the output after `Ready`, `is_cancelled()` after an abort.
+//! - Panic in the output's `Drop`: an awaiter gets the output, and the panic happens in
+//!   the awaiter's own code when it drops it; when nobody will read the output, whoever
+//!   drops it (the worker that completed the task, or `JoinHandle::drop` on the caller's
+//!   thread) catches and discards the panic: the worker goes on, the caller's drop returns.
+//!
+//! In every cell the future is dropped exactly once, an output made is dropped exactly
+//! once, each user panic is raised exactly once (counted by a panic hook), and a canary
+//! task ticking every millisecond keeps advancing.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use runtime::Runtime;
+use runtime::task::JoinHandle;
+use runtime::time::sleep;
+use tests::net::{SelfChild, child_mode, within};
+use tests::rt::{DropCounter, Flavor, expect_panic, panic_message, with_hang_guard};
+
+const MODE: &str = "HOSTILE_PANICS_CHILD";
+const CHILD: &str = "child_body";
+const DONE: &str = "HOSTILE-PANICS-DONE";
+/// Bound on any one wait inside the child: only a bug gets near it.
+const LIMIT: Duration = Duration::from_secs(5);
+
+/// Runs the child body in `part` on `flavor` and checks it finished cleanly.
+fn run_child(part: &str, flavor: Flavor) {
+    let mode = format!("{part}:{}", flavor.name());
+    let out = SelfChild::spawn(CHILD, MODE, &mode).finish(Duration::from_secs(60));
+    assert!(
+        out.status.success() && out.stdout.iter().any(|l| l.starts_with(DONE)),
+        "the {mode} child {} (killed for overrunning: {})\nstdout: {:?}\nstderr: {}",
+        out.status,
+        out.killed,
+        out.stdout,
+        out.stderr
+    );
+}
+
+// Proves the matrix above, on each flavor, in one child process per flavor: every cell's
+// JoinError (or output), exact drop counts and panic counts, and a canary that advances
+// after every cell; then the runtime drops cleanly and drops the canary once.
+mod panic_matrix_in_a_child {
+    use super::*;
+
+    #[test]
+    fn current_thread() {
+        run_child("matrix", Flavor::CurrentThread);
+    }
+
+    #[test]
+    fn multi_thread() {
+        run_child("matrix", Flavor::MultiThread);
+    }
+}
+
+/// The child process body, run only by the tests above (`--ignored --exact` with the mode
+/// set): `matrix:<flavor>`.
+#[test]
+#[ignore = "child-process body: run by the tests above"]
+fn child_body() {
+    let Some(mode) = child_mode(MODE) else {
+        return;
+    };
+    let (part, flavor) = mode.split_once(':').expect("mode is part:flavor");
+    let flavor = Flavor::from_name(flavor);
+    install_counting_hook();
+    match part {
+        "matrix" => with_hang_guard(move || run_matrix(flavor)),
+        other => panic!("no child part {other:?}"),
+    }
+    println!("\n{DONE} {mode}");
+}
+
+// ---- panic bookkeeping ------------------------------------------------------------------
+
+/// The message of every panic raised in this process, recorded by the hook.
+static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Records each panic's message, then prints it as the default hook does.
+fn install_counting_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(panic_message(info.payload()));
+        default(info);
+    }));
+}
+
+/// How many recorded panics mention `label`.
+fn panics_mentioning(label: &str) -> usize {
+    let panics = PANICS.lock().unwrap_or_else(|e| e.into_inner());
+    panics.iter().filter(|m| m.contains(label)).count()
+}
+
+// ---- the canary ---------------------------------------------------------------------------
+
+/// A task that ticks a counter every millisecond for as long as its runtime lives.
+struct Canary {
+    ticks: Arc<AtomicU64>,
+    drops: DropCounter,
+}
+
+impl Canary {
+    fn start(rt: &Runtime) -> Canary {
+        let ticks = Arc::new(AtomicU64::new(0));
+        let drops = DropCounter::new();
+        let (counter, guard) = (ticks.clone(), drops.guard());
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            loop {
+                sleep(Duration::from_millis(1)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+        Canary { ticks, drops }
+    }
+
+    /// Waits (bounded) for three more ticks.
+    async fn advances(&self, after: &str) {
+        let from = self.ticks.load(Ordering::SeqCst);
+        let ticks = &self.ticks;
+        within(LIMIT, &format!("the canary after {after}"), async {
+            while ticks.load(Ordering::SeqCst) < from + 3 {
+                sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+    }
+}
+
+/// Waits (bounded, in the runtime) until `done` holds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    within(LIMIT, what, async {
+        while !done() {
+            sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+}
+
+// ---- the matrix -----------------------------------------------------------------------------
+
+/// Where the cell's future panics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Site {
+    Poll,
+    FutureDrop,
+    OutputDrop,
+}
+
+/// What the spawner does with the `JoinHandle`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    Awaited,
+    DroppedBeforeCompletion,
+    DroppedAfterCompletion,
+    AbortedBeforeFirstPoll,
+    AbortedAfterFirstPoll,
+}
+
+impl Use {
+    const ALL: [Use; 5] = [
+        Use::Awaited,
+        Use::DroppedBeforeCompletion,
+        Use::DroppedAfterCompletion,
+        Use::AbortedBeforeFirstPoll,
+        Use::AbortedAfterFirstPoll,
+    ];
+
+    fn aborted(self) -> bool {
+        matches!(
+            self,
+            Use::AbortedBeforeFirstPoll | Use::AbortedAfterFirstPoll
+        )
+    }
+}
+
+/// One cell's counters, checked again after the runtime is gone.
+#[derive(Default)]
+struct Counts {
+    polls: AtomicUsize,
+    future_drops: AtomicUsize,
+    outputs_made: AtomicUsize,
+    output_drops: AtomicUsize,
+    /// The gate: the first poll waits for it.
+    open: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Counts {
+    fn get(counter: &AtomicUsize) -> usize {
+        counter.load(Ordering::SeqCst)
+    }
+
+    /// Lets the future complete (or panic) on its next poll.
+    fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+        if let Some(waker) = self.waker.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+}
+
+/// A cell's label, unique in the panic messages.
+#[derive(Clone)]
+struct Label(String);
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Pending until its gate opens; then panics or completes as its site says.
+struct Hostile {
+    site: Site,
+    label: Label,
+    counts: Arc<Counts>,
+}
+
+/// The output of a `Hostile` future.
+struct Output {
+    panics: bool,
+    label: Label,
+    counts: Arc<Counts>,
+}
+
+impl Future for Hostile {
+    type Output = Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
+        self.counts.polls.fetch_add(1, Ordering::SeqCst);
+        if !self.counts.open.load(Ordering::SeqCst) {
+            *self.counts.waker.lock().unwrap() = Some(cx.waker().clone());
+            if !self.counts.open.load(Ordering::SeqCst) {
+                return Poll::Pending;
+            }
+        }
+        if self.site == Site::Poll {
+            panic!("{}: panic in poll", self.label);
+        }
+        self.counts.outputs_made.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Output {
+            panics: self.site == Site::OutputDrop,
+            label: self.label.clone(),
+            counts: self.counts.clone(),
+        })
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        self.counts.future_drops.fetch_add(1, Ordering::SeqCst);
+        if self.site == Site::FutureDrop {
+            panic!("{}: panic in the future's Drop", self.label);
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.counts.output_drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("{}: panic in the output's Drop", self.label);
+        }
+    }
+}
+
+/// What a cell must end with.
+struct Expected {
+    polls: usize,
+    outputs: usize,
+    panics: usize,
+}
+
+fn expected(site: Site, how: Use) -> Expected {
+    let polls = match how {
+        Use::AbortedBeforeFirstPoll => 0,
+        Use::AbortedAfterFirstPoll => 1,
+        _ => 2,
+    };
+    let outputs = usize::from(site != Site::Poll && !how.aborted());
+    // The future's Drop always runs; poll panics and output drops only where they happen.
+    let panics = match site {
+        Site::FutureDrop => 1,
+        Site::Poll | Site::OutputDrop => usize::from(!how.aborted()),
+    };
+    Expected {
+        polls,
+        outputs,
+        panics,
+    }
+}
+
+fn run_matrix(flavor: Flavor) {
+    let rt = flavor.build();
+    let canary = Canary::start(&rt);
+    let mut cells = Vec::new();
+    for site in [Site::Poll, Site::FutureDrop, Site::OutputDrop] {
+        for how in Use::ALL {
+            let label = Label(format!("cell {site:?} x {how:?} on {}", flavor.name()));
+            let counts = Arc::new(Counts::default());
+            rt.block_on(async {
+                run_cell(site, how, &label, &counts).await;
+                check_cell(site, how, &label, &counts).await;
+                canary.advances(&label.0).await;
+            });
+            cells.push((site, how, label, counts));
+        }
+    }
+    drop(rt);
+    assert_eq!(
+        canary.drops.count(),
+        1,
+        "the canary is dropped once with the runtime"
+    );
+    // Nothing was dropped (or raised) a second time meanwhile.
+    for (site, how, label, counts) in &cells {
+        let want = expected(*site, *how);
+        assert_eq!(
+            Counts::get(&counts.future_drops),
+            1,
+            "{label}: future drops"
+        );
+        assert_eq!(
+            Counts::get(&counts.output_drops),
+            want.outputs,
+            "{label}: output drops"
+        );
+        assert_eq!(
+            panics_mentioning(&label.0),
+            want.panics,
+            "{label}: panics raised"
+        );
+    }
+}
+
+/// Spawns the cell's future and uses its handle as `how` says; checks the JoinError or
+/// output where there is one to see.
+async fn run_cell(site: Site, how: Use, label: &Label, counts: &Arc<Counts>) {
+    let future = Hostile {
+        site,
+        label: label.clone(),
+        counts: counts.clone(),
+    };
+    if how == Use::AbortedBeforeFirstPoll {
+        // Spawned and aborted inside one poll of a task: the new task waits in that
+        // worker's LIFO slot (which nobody steals) or the current-thread queue until the
+        // poll ends, so the abort comes first on both flavors.
+        #[expect(
+            clippy::async_yields_async,
+            reason = "the inner handle is the result, awaited outside the task"
+        )]
+        let handle = runtime::spawn(async move {
+            let handle = runtime::spawn(future);
+            handle.abort();
+            handle
+        });
+        let handle = within(LIMIT, "the spawning task", handle).await.unwrap();
+        return expect_cancelled(label, handle).await;
+    }
+    let handle = runtime::spawn(future);
+    let first_poll = || Counts::get(&counts.polls) == 1;
+    until(&format!("{label}: first poll"), first_poll).await;
+    match how {
+        Use::Awaited => {
+            counts.open();
+            let joined = within(LIMIT, &label.0, handle).await;
+            match (site, joined) {
+                (Site::Poll, Err(err)) => {
+                    assert!(err.is_panic(), "{label}: {err}");
+                    let message = panic_message(&*err.into_panic());
+                    assert_eq!(message, format!("{label}: panic in poll"));
+                }
+                (Site::FutureDrop, Ok(output)) => drop(output),
+                (Site::OutputDrop, Ok(output)) => {
+                    // The awaiter owns the output: its Drop panics here, in our code.
+                    let message = expect_panic(move || drop(output));
+                    assert_eq!(message, format!("{label}: panic in the output's Drop"));
+                }
+                (_, Err(err)) => panic!("{label}: {err}"),
+                (_, Ok(_)) => panic!("{label}: a panicking poll returned an output"),
+            }
+        }
+        Use::DroppedBeforeCompletion => {
+            drop(handle);
+            counts.open();
+            // The worker that completes the task drops the JoinError or the output.
+            let want = expected(site, how);
+            until(&format!("{label}: the runner's drops"), || {
+                Counts::get(&counts.future_drops) == 1
+                    && Counts::get(&counts.output_drops) == want.outputs
+                    && panics_mentioning(&label.0) == want.panics
+            })
+            .await;
+        }
+        Use::DroppedAfterCompletion => {
+            counts.open();
+            until(&format!("{label}: completion"), || handle.is_finished()).await;
+            // Drops the JoinError or the output here; a panicking output Drop is caught.
+            drop(handle);
+        }
+        Use::AbortedAfterFirstPoll => {
+            handle.abort();
+            expect_cancelled(label, handle).await;
+        }
+        Use::AbortedBeforeFirstPoll => unreachable!("handled above"),
+    }
+}
+
+async fn expect_cancelled(label: &Label, handle: JoinHandle<Output>) {
+    match within(LIMIT, &label.0, handle).await {
+        Err(err) => assert!(err.is_cancelled(), "{label}: {err}"),
+        Ok(_) => panic!("{label}: an aborted task returned its output"),
+    }
+}
+
+/// The cell's counts are exact once everything it started has settled.
+async fn check_cell(site: Site, how: Use, label: &Label, counts: &Counts) {
+    let want = expected(site, how);
+    until(&format!("{label}: panics raised"), || {
+        panics_mentioning(&label.0) >= want.panics
+    })
+    .await;
+    assert_eq!(Counts::get(&counts.polls), want.polls, "{label}: polls");
+    assert_eq!(
+        Counts::get(&counts.future_drops),
+        1,
+        "{label}: future drops"
+    );
+    assert_eq!(
+        Counts::get(&counts.outputs_made),
+        want.outputs,
+        "{label}: outputs made"
+    );
+    assert_eq!(
+        Counts::get(&counts.output_drops),
+        want.outputs,
+        "{label}: output drops"
+    );
+    assert_eq!(
+        panics_mentioning(&label.0),
+        want.panics,
+        "{label}: panics raised"
+    );
+}
