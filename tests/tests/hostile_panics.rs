@@ -22,20 +22,27 @@
 //! In every cell the future is dropped exactly once, an output made is dropped exactly
 //! once, each user panic is raised exactly once (counted by a panic hook), and a canary
 //! task ticking every millisecond keeps advancing.
+//!
+//! A foreign executor with a waker whose `wake` panics polls our `JoinHandle`, `Sleep`
+//! and a `TcpStream` readiness future; then the runtime wakes it (task completion, timer,
+//! readiness event). The runtime catches the panic where it wakes (the panic hook prints
+//! it) and goes on: the canary advances, other wakers due at the same moment are still
+//! woken, and the foreign future completes when polled again.
 
 use std::fmt;
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use runtime::Runtime;
 use runtime::task::JoinHandle;
-use runtime::time::sleep;
+use runtime::time::{sleep, sleep_until};
 use tests::net::{SelfChild, child_mode, within};
-use tests::rt::{DropCounter, Flavor, expect_panic, panic_message, with_hang_guard};
+use tests::rt::{DropCounter, Flavor, expect_panic, panic_message, poll_once, with_hang_guard};
 
 const MODE: &str = "HOSTILE_PANICS_CHILD";
 const CHILD: &str = "child_body";
@@ -74,8 +81,26 @@ mod panic_matrix_in_a_child {
     }
 }
 
+// Proves that a foreign executor's waker that panics when the runtime wakes it (from a
+// task completion, a timer, a readiness event) does not take the runtime down: the panic
+// is caught where the runtime wakes, the canary keeps advancing, a task due at the same
+// moment still runs, and the foreign futures complete when polled again.
+mod panicking_foreign_waker_in_a_child {
+    use super::*;
+
+    #[test]
+    fn current_thread() {
+        run_child("foreign", Flavor::CurrentThread);
+    }
+
+    #[test]
+    fn multi_thread() {
+        run_child("foreign", Flavor::MultiThread);
+    }
+}
+
 /// The child process body, run only by the tests above (`--ignored --exact` with the mode
-/// set): `matrix:<flavor>`.
+/// set): `matrix:<flavor>` or `foreign:<flavor>`.
 #[test]
 #[ignore = "child-process body: run by the tests above"]
 fn child_body() {
@@ -87,6 +112,7 @@ fn child_body() {
     install_counting_hook();
     match part {
         "matrix" => with_hang_guard(move || run_matrix(flavor)),
+        "foreign" => with_hang_guard(move || run_foreign(flavor)),
         other => panic!("no child part {other:?}"),
     }
     println!("\n{DONE} {mode}");
@@ -466,4 +492,152 @@ async fn check_cell(site: Site, how: Use, label: &Label, counts: &Counts) {
         want.panics,
         "{label}: panics raised"
     );
+}
+
+// ---- the foreign executor -------------------------------------------------------------------
+
+/// A foreign executor's waker whose `wake` counts, then panics.
+struct PanickingWaker {
+    what: &'static str,
+    wakes: AtomicUsize,
+}
+
+impl PanickingWaker {
+    fn new(what: &'static str) -> (Arc<PanickingWaker>, Waker) {
+        let probe = Arc::new(PanickingWaker {
+            what,
+            wakes: AtomicUsize::new(0),
+        });
+        (probe.clone(), Waker::from(probe))
+    }
+
+    fn wakes(&self) -> usize {
+        self.wakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        panic!("foreign waker of the {} panics in wake", self.what);
+    }
+}
+
+/// Polls `future` once on this (foreign) thread with `waker`.
+fn poll_foreign<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut Context::from_waker(waker))
+}
+
+fn run_foreign(flavor: Flavor) {
+    let rt = flavor.build();
+    let canary = Canary::start(&rt);
+    foreign_join_handle(&rt, &canary);
+    foreign_sleep(&rt, &canary);
+    foreign_readiness(&rt, &canary);
+    drop(rt);
+    assert_eq!(
+        canary.drops.count(),
+        1,
+        "the canary is dropped once with the runtime"
+    );
+}
+
+/// The task completes and wakes the join waker: caught in the harness.
+fn foreign_join_handle(rt: &Runtime, canary: &Canary) {
+    let (probe, waker) = PanickingWaker::new("JoinHandle");
+    let counts = Arc::new(Counts::default());
+    let gate = counts.clone();
+    let mut handle = rt.spawn(std::future::poll_fn(move |cx| {
+        if gate.open.load(Ordering::SeqCst) {
+            return Poll::Ready(7);
+        }
+        *gate.waker.lock().unwrap() = Some(cx.waker().clone());
+        if gate.open.load(Ordering::SeqCst) {
+            Poll::Ready(7)
+        } else {
+            Poll::Pending
+        }
+    }));
+    assert!(poll_foreign(&mut handle, &waker).is_pending());
+    drop(waker);
+    counts.open();
+    rt.block_on(async {
+        until("the join waker's wake", || probe.wakes() == 1).await;
+        canary.advances("the join waker panicked").await;
+    });
+    assert_eq!(poll_once(&mut handle).map(Result::unwrap), Poll::Ready(7));
+    assert_eq!(panics_mentioning("of the JoinHandle panics"), 1);
+}
+
+/// The timer fires and wakes the sleep's waker: a task's timer due at the same instant,
+/// registered after it (so woken after it), must still fire.
+fn foreign_sleep(rt: &Runtime, canary: &Canary) {
+    let (probe, waker) = PanickingWaker::new("Sleep");
+    let deadline = std::time::Instant::now() + Duration::from_millis(20);
+    let mut foreign = {
+        let _enter = rt.enter();
+        Box::pin(sleep_until(deadline))
+    };
+    assert!(poll_foreign(&mut foreign, &waker).is_pending());
+    drop(waker);
+    let same_instant = rt.spawn(async move { sleep_until(deadline).await });
+    rt.block_on(async {
+        within(
+            LIMIT,
+            "a task's sleep due with the foreign one",
+            same_instant,
+        )
+        .await
+        .unwrap();
+        until("the sleep waker's wake", || probe.wakes() == 1).await;
+        canary.advances("the sleep waker panicked").await;
+    });
+    assert_eq!(poll_once(&mut foreign), Poll::Ready(()));
+    assert_eq!(panics_mentioning("of the Sleep panics"), 1);
+}
+
+/// A readiness event wakes the foreign reader: a task reading another socket that
+/// becomes readable in the same event batch must still be woken.
+fn foreign_readiness(rt: &Runtime, canary: &Canary) {
+    let (probe, waker) = PanickingWaker::new("TcpStream readiness");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut pairs = Vec::new();
+    for _ in 0..2 {
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        pairs.push((client, server));
+    }
+    let (foreign_side, mut foreign_peer) = pairs.remove(0);
+    let (task_side, mut task_peer) = pairs.remove(0);
+    let (foreign_stream, task_stream) = {
+        let _enter = rt.enter();
+        (
+            net::TcpStream::from_std(foreign_side).unwrap(),
+            net::TcpStream::from_std(task_side).unwrap(),
+        )
+    };
+    let mut readable = Box::pin(foreign_stream.readable());
+    assert!(poll_foreign(&mut readable, &waker).is_pending());
+    drop(waker);
+    let reader = rt.spawn(async move { task_stream.readable().await });
+    rt.block_on(async {
+        // The task has registered (its first poll is Pending) before both writes.
+        sleep(Duration::from_millis(10)).await;
+        foreign_peer.write_all(b"x").unwrap();
+        task_peer.write_all(b"y").unwrap();
+        within(LIMIT, "a task's readiness in the same batch", reader)
+            .await
+            .unwrap()
+            .unwrap();
+        until("the readiness waker's wake", || probe.wakes() >= 1).await;
+        canary.advances("the readiness waker panicked").await;
+    });
+    assert!(matches!(poll_once(&mut readable), Poll::Ready(Ok(()))));
+    assert_eq!(probe.wakes(), 1);
+    assert_eq!(panics_mentioning("of the TcpStream readiness panics"), 1);
 }
