@@ -1,0 +1,369 @@
+//! Hostile shutdown (issue 10, section 5): a runtime dropped while its tasks' destructors
+//! fight back, while other threads spawn onto it, and I/O objects and timers used after
+//! it is gone. On both flavors; each case bounds every wait (a hang fails the case, it
+//! never blocks the suite).
+//!
+//! What must hold: the drop finishes (within 5 s, a hang bound) and drops each future
+//! exactly once, whatever the destructors do (wake themselves or other tasks, spawn,
+//! take a lock another destructor takes); a spawn that races the drop gives a
+//! `JoinHandle` that resolves, to the output or to cancelled, and drops its future or
+//! closure exactly once; I/O after the runtime is gone returns the runtime's "has shut
+//! down" error (`io::ErrorKind::Other`) and a timer polled before its deadline panics with
+//! a message saying to keep the runtime alive.
+
+use std::future::{Future, pending};
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, mpsc};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use runtime::Handle;
+use runtime::io::AsyncFd;
+use runtime::task::JoinHandle;
+use runtime::time::{interval, sleep};
+use tests::rt::{DropCounter, WakerSlot, expect_panic, soak, thread_waker, yield_until};
+use tests::rt_test;
+
+/// The issue's bound on a runtime drop with hostile destructors.
+const DROP_LIMIT: Duration = Duration::from_secs(5);
+/// Bound on waiting for one `JoinHandle` or one operation after the drop.
+const WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Polls `future` on this thread (a foreign executor: a parking waker) until it is ready
+/// or `limit` passes; `None` on timeout.
+fn block_on_bounded<F: Future>(future: F, limit: Duration) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return Some(out);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        thread::park_timeout(left.min(Duration::from_millis(10)));
+    }
+}
+
+/// Drops `rt` on a thread of its own and waits at most `DROP_LIMIT` for it.
+fn drop_within_limit(rt: runtime::Runtime, what: &str) {
+    let (done, dropped) = mpsc::channel();
+    let dropper = thread::spawn(move || {
+        drop(rt);
+        let _ = done.send(());
+    });
+    match dropped.recv_timeout(DROP_LIMIT) {
+        Ok(()) => dropper.join().expect("the dropping thread"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(dropper.join().unwrap_err())
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: the runtime drop did not finish within {DROP_LIMIT:?}")
+        }
+    }
+}
+
+// ---- hostile destructors --------------------------------------------------------------------
+
+/// What a hostile future's destructor does.
+#[derive(Clone, Copy, Debug)]
+enum Hostility {
+    /// Wakes the waker its own task last polled it with.
+    WakeSelf,
+    /// Wakes the next task's waker.
+    WakeOther,
+    /// Spawns a new task (onto the runtime being dropped).
+    Spawn,
+    /// Takes the shared lock and, holding it, wakes the next task and spawns.
+    Lock,
+}
+
+const HOSTILITIES: [Hostility; 4] = [
+    Hostility::WakeSelf,
+    Hostility::WakeOther,
+    Hostility::Spawn,
+    Hostility::Lock,
+];
+
+/// What the hostile futures share.
+#[derive(Default)]
+struct Shared {
+    /// Each task's last waker, by index.
+    wakers: Vec<WakerSlot>,
+    /// Drops of each hostile future, by index.
+    drops: Vec<AtomicUsize>,
+    /// The lock the `Lock` destructors take.
+    lock: Mutex<usize>,
+    /// The tasks spawned from destructors: their handles and drop count.
+    spawned: Mutex<Vec<JoinHandle<()>>>,
+    spawned_drops: DropCounter,
+    /// Polls of the hostile futures (the first poll stores the waker).
+    polled: AtomicUsize,
+}
+
+impl Shared {
+    fn new(tasks: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            wakers: (0..tasks).map(|_| WakerSlot::new()).collect(),
+            drops: (0..tasks).map(|_| AtomicUsize::new(0)).collect(),
+            ..Shared::default()
+        })
+    }
+
+    fn wake(&self, index: usize) {
+        if let Some(waker) = self.wakers[index % self.wakers.len()].take() {
+            waker.wake();
+        }
+    }
+
+    /// Spawns a task that would wait forever; it must be cancelled (or refused).
+    fn spawn(&self) {
+        let guard = self.spawned_drops.guard();
+        let handle = runtime::spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        self.spawned.lock().unwrap().push(handle);
+    }
+}
+
+/// Pending forever; its destructor does what its `Hostility` says.
+struct Hostile {
+    index: usize,
+    hostility: Hostility,
+    shared: Arc<Shared>,
+}
+
+impl Future for Hostile {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let slot = &self.shared.wakers[self.index];
+        if !slot.is_filled() {
+            self.shared.polled.fetch_add(1, Ordering::SeqCst);
+        }
+        slot.store(cx.waker());
+        Poll::Pending
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.drops[self.index].fetch_add(1, Ordering::SeqCst);
+        match self.hostility {
+            Hostility::WakeSelf => shared.wake(self.index),
+            Hostility::WakeOther => shared.wake(self.index + 1),
+            Hostility::Spawn => shared.spawn(),
+            Hostility::Lock => {
+                let mut held = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+                shared.wake(self.index + 1);
+                shared.spawn();
+                *held += 1;
+            }
+        }
+    }
+}
+
+// ---- spawns racing the drop -----------------------------------------------------------------
+
+/// One race: a thread spawns tasks and blocking jobs through a `Handle` while this one
+/// drops the runtime. Returns every handle and how many futures and closures were made.
+fn race_one(flavor: tests::rt::Flavor, drops: &DropCounter) -> (Vec<JoinHandle<usize>>, usize) {
+    let rt = flavor.build();
+    let handle = rt.handle().clone();
+    let start = Arc::new(Barrier::new(2));
+    let spawner = {
+        let (start, drops) = (start.clone(), drops.clone());
+        thread::spawn(move || spawn_burst(&handle, &start, &drops))
+    };
+    // A task that is running (yielding) when the drop begins.
+    drop(rt.spawn(async {
+        loop {
+            runtime::task::yield_now().await;
+        }
+    }));
+    start.wait();
+    drop(rt);
+    let handles = spawner.join().expect("the spawning thread");
+    let made = handles.len();
+    (handles, made)
+}
+
+/// Spawns 16 tasks and 4 blocking jobs, alternating, from the moment `start` opens.
+fn spawn_burst(handle: &Handle, start: &Barrier, drops: &DropCounter) -> Vec<JoinHandle<usize>> {
+    start.wait();
+    (0..20)
+        .map(|i| {
+            let guard = drops.guard();
+            if i % 5 == 4 {
+                handle.spawn_blocking(move || {
+                    let _guard = guard;
+                    i
+                })
+            } else {
+                handle.spawn(async move {
+                    let _guard = guard;
+                    runtime::task::yield_now().await;
+                    i
+                })
+            }
+        })
+        .collect()
+}
+
+// ---- after the runtime is gone ----------------------------------------------------------------
+
+/// Asserts `result` is the runtime's "has shut down" error.
+#[track_caller]
+fn assert_gone<T: std::fmt::Debug>(result: Option<io::Result<T>>, what: &str) {
+    let result = result.unwrap_or_else(|| panic!("{what} hangs after its runtime is gone"));
+    let err = result.expect_err(what);
+    assert_eq!(err.kind(), io::ErrorKind::Other, "{what}: {err}");
+    assert!(err.to_string().contains("has shut down"), "{what}: {err}");
+}
+
+/// Asserts `poll` panics with the timer's message (and does not hang).
+#[track_caller]
+fn assert_timer_panics(what: &str, poll: impl FnOnce() -> Option<()>) {
+    let message = expect_panic(poll);
+    assert!(
+        message.contains("polled after its runtime shut down")
+            && message.contains("keep the `Runtime` alive"),
+        "{what}: {message}"
+    );
+}
+
+rt_test! {
+    // Proves that a runtime dropped with 1,000 pending tasks whose destructors wake
+    // themselves, wake another task, spawn, or take a shared lock (and, holding it, wake
+    // and spawn) finishes its drop within 5 s and drops each future exactly once; every
+    // task spawned from a destructor is cancelled (its handle resolves cancelled, its
+    // future dropped once) instead of panicking the shutdown or leaking.
+    // Steps: 900 tasks are spawned inside block_on and polled once (each stores its
+    // waker), 100 more are spawned after it and never polled; the drop runs on its own
+    // thread under the 5 s bound; then the counts.
+    fn hostile_destructors_are_each_run_once_within_the_drop(flavor) {
+        const TASKS: usize = 1_000;
+        const POLLED: usize = 900;
+        let rt = flavor.build();
+        let shared = Shared::new(TASKS);
+        let spawn_hostile = |index: usize| Hostile {
+            index,
+            hostility: HOSTILITIES[index % HOSTILITIES.len()],
+            shared: shared.clone(),
+        };
+        rt.block_on(async {
+            for index in 0..POLLED {
+                drop(runtime::spawn(spawn_hostile(index)));
+            }
+            yield_until(|| shared.polled.load(Ordering::SeqCst) == POLLED).await;
+        });
+        for index in POLLED..TASKS {
+            drop(rt.spawn(spawn_hostile(index)));
+        }
+        drop_within_limit(rt, "1,000 hostile destructors");
+
+        let wrong: Vec<(usize, usize)> = (0..TASKS)
+            .map(|i| (i, shared.drops[i].load(Ordering::SeqCst)))
+            .filter(|&(_, n)| n != 1)
+            .collect();
+        assert!(wrong.is_empty(), "(task, drops) not dropped exactly once: {wrong:?}");
+        let spawners = TASKS / 2; // the Spawn and Lock quarters
+        let spawned = std::mem::take(&mut *shared.spawned.lock().unwrap());
+        assert_eq!(spawned.len(), spawners, "spawns from destructors that returned");
+        assert_eq!(*shared.lock.lock().unwrap(), TASKS / 4, "Lock destructors done");
+        for handle in spawned {
+            let result = block_on_bounded(handle, WAIT_LIMIT).expect("a spawned handle hangs");
+            assert!(result.unwrap_err().is_cancelled());
+        }
+        assert_eq!(shared.spawned_drops.count(), spawners, "spawned futures dropped");
+    }
+
+    // Proves that spawn and spawn_blocking from another thread racing the runtime's drop
+    // never panic, hang or leak: over 1,000 races (soak-scaled), every JoinHandle
+    // resolves (awaited on a foreign executor, bounded) to its output or to cancelled,
+    // and every future and closure is dropped exactly once.
+    // Steps: per race, a fresh runtime with a yielding task; a thread waits at a barrier
+    // with this one, then spawns 16 tasks and 4 blocking jobs through a Handle while this
+    // thread drops the runtime; then each handle is awaited and the drops counted.
+    fn spawns_racing_the_drop_all_resolve(flavor) {
+        let races = soak(1_000);
+        let (mut finished, mut cancelled) = (0, 0);
+        for race in 0..races {
+            let drops = DropCounter::new();
+            let (handles, made) = race_one(flavor, &drops);
+            for (i, handle) in handles.into_iter().enumerate() {
+                let result = block_on_bounded(handle, WAIT_LIMIT)
+                    .unwrap_or_else(|| panic!("race {race}: handle {i} never resolves"));
+                match result {
+                    Ok(value) => {
+                        assert_eq!(value, i, "race {race}: handle {i}'s output");
+                        finished += 1;
+                    }
+                    Err(err) => {
+                        assert!(err.is_cancelled(), "race {race}: handle {i}: {err}");
+                        cancelled += 1;
+                    }
+                }
+            }
+            assert_eq!(drops.count(), made, "race {race}: futures and closures dropped");
+        }
+        assert_eq!(finished + cancelled, races * 20);
+    }
+
+    // Proves that I/O objects and timers used after their runtime is gone fail clearly and
+    // never hang: TCP read and write, UDP send and AsyncFd readiness return the runtime's
+    // "has shut down" error (ErrorKind::Other); a sleep registered before the drop, a
+    // sleep created before it and first polled after, and an interval's next tick panic
+    // with the timer's message. Every wait is bounded on a foreign executor.
+    fn io_and_timers_after_the_runtime_is_gone_fail_clearly(flavor) {
+        let rt = flavor.build();
+        let (mut tcp, udp, fd, mut registered, mut unpolled, mut every, peer) =
+            rt.block_on(async {
+                let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let tcp = net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+                let (peer, _) = listener.accept().await.unwrap();
+                let udp = net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                udp.connect(udp.local_addr().unwrap()).await.unwrap();
+                let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+                ours.set_nonblocking(true).unwrap();
+                let fd = AsyncFd::new(ours).unwrap();
+                let mut registered = Box::pin(sleep(Duration::from_secs(3600)));
+                let first = std::future::poll_fn(|cx| Poll::Ready(registered.as_mut().poll(cx)));
+                assert!(first.await.is_pending());
+                let unpolled = Box::pin(sleep(Duration::from_secs(3600)));
+                let mut every = interval(Duration::from_secs(3600));
+                every.tick().await; // the first tick is immediate
+                (tcp, udp, (fd, theirs), registered, unpolled, every, peer)
+            });
+        drop(rt);
+
+        let mut buf = [0u8; 8];
+        assert_gone(block_on_bounded(tcp.read(&mut buf), WAIT_LIMIT), "TcpStream read");
+        assert_gone(block_on_bounded(tcp.write_all(b"late"), WAIT_LIMIT), "TcpStream write");
+        assert_gone(block_on_bounded(udp.send(b"late"), WAIT_LIMIT), "UdpSocket send");
+        let (fd, mut theirs) = fd;
+        theirs.write_all(b"x").unwrap();
+        let ready = block_on_bounded(fd.readable(), WAIT_LIMIT).map(|r| r.map(drop));
+        assert_gone(ready, "AsyncFd readable");
+        assert_timer_panics("a registered sleep", || {
+            block_on_bounded(registered.as_mut(), WAIT_LIMIT)
+        });
+        assert_timer_panics("a sleep first polled after", || {
+            block_on_bounded(unpolled.as_mut(), WAIT_LIMIT)
+        });
+        assert_timer_panics("an interval tick", || {
+            block_on_bounded(every.tick(), WAIT_LIMIT).map(drop)
+        });
+        // The objects still drop cleanly, outside any runtime.
+        drop((tcp, udp, fd, registered, unpolled, every, peer));
+    }
+}
