@@ -83,14 +83,39 @@ enum Hostility {
     Spawn,
     /// Takes the shared lock and, holding it, wakes the next task and spawns.
     Lock,
+    /// Starts a blocking job (on the pool being shut down).
+    SpawnBlocking,
+    /// Panics (the runtime catches it; the drop goes on).
+    Panic,
 }
 
-const HOSTILITIES: [Hostility; 4] = [
+const HOSTILITIES: [Hostility; 6] = [
     Hostility::WakeSelf,
     Hostility::WakeOther,
     Hostility::Spawn,
     Hostility::Lock,
+    Hostility::SpawnBlocking,
+    Hostility::Panic,
 ];
+
+/// How many of `tasks` hostile futures (by index) have a destructor that spawns a task.
+fn spawning(tasks: usize) -> usize {
+    (0..tasks)
+        .filter(|i| {
+            matches!(
+                HOSTILITIES[i % HOSTILITIES.len()],
+                Hostility::Spawn | Hostility::Lock
+            )
+        })
+        .count()
+}
+
+/// How many of `tasks` hostile futures are of `kind`.
+fn of_kind(tasks: usize, kind: fn(Hostility) -> bool) -> usize {
+    (0..tasks)
+        .filter(|i| kind(HOSTILITIES[i % HOSTILITIES.len()]))
+        .count()
+}
 
 /// What the hostile futures share.
 #[derive(Default)]
@@ -104,6 +129,9 @@ struct Shared {
     /// The tasks spawned from destructors: their handles and drop count.
     spawned: Mutex<Vec<JoinHandle<()>>>,
     spawned_drops: DropCounter,
+    /// The blocking jobs started from destructors: their handles and closure drops.
+    blocking: Mutex<Vec<JoinHandle<()>>>,
+    blocking_drops: DropCounter,
     /// Polls of the hostile futures (the first poll stores the waker).
     polled: AtomicUsize,
 }
@@ -168,6 +196,12 @@ impl Drop for Hostile {
                 shared.spawn();
                 *held += 1;
             }
+            Hostility::SpawnBlocking => {
+                let guard = shared.blocking_drops.guard();
+                let handle = runtime::spawn_blocking(move || drop(guard));
+                shared.blocking.lock().unwrap().push(handle);
+            }
+            Hostility::Panic => panic!("a hostile destructor panics (expected by this test)"),
         }
     }
 }
@@ -241,12 +275,27 @@ fn assert_timer_panics(what: &str, poll: impl FnOnce() -> Option<()>) {
     );
 }
 
+/// A foreign executor's waker whose `wake` counts, then panics.
+struct PanickingWaker(AtomicUsize);
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("a foreign waker panics in wake (expected by this test)");
+    }
+}
+
 rt_test! {
     // Proves that a runtime dropped with 1,000 pending tasks whose destructors wake
-    // themselves, wake another task, spawn, or take a shared lock (and, holding it, wake
-    // and spawn) finishes its drop within 5 s and drops each future exactly once; every
+    // themselves, wake another task, spawn, take a shared lock (and, holding it, wake and
+    // spawn), start a blocking job, or panic finishes its drop within 5 s and drops each future exactly once; every
     // task spawned from a destructor is cancelled (its handle resolves cancelled, its
-    // future dropped once) instead of panicking the shutdown or leaking.
+    // future dropped once) instead of panicking the shutdown or leaking; every blocking
+    // job started from one resolves and drops its closure once.
     // Steps: 900 tasks are spawned inside block_on and polled once (each stores its
     // waker), 100 more are spawned after it and never polled; the drop runs on its own
     // thread under the 5 s bound; then the counts.
@@ -276,15 +325,26 @@ rt_test! {
             .filter(|&(_, n)| n != 1)
             .collect();
         assert!(wrong.is_empty(), "(task, drops) not dropped exactly once: {wrong:?}");
-        let spawners = TASKS / 2; // the Spawn and Lock quarters
+        let spawners = spawning(TASKS);
         let spawned = std::mem::take(&mut *shared.spawned.lock().unwrap());
         assert_eq!(spawned.len(), spawners, "spawns from destructors that returned");
-        assert_eq!(*shared.lock.lock().unwrap(), TASKS / 4, "Lock destructors done");
+        let lockers = of_kind(TASKS, |k| matches!(k, Hostility::Lock));
+        assert_eq!(*shared.lock.lock().unwrap(), lockers, "Lock destructors done");
         for handle in spawned {
             let result = block_on_bounded(handle, WAIT_LIMIT).expect("a spawned handle hangs");
             assert!(result.unwrap_err().is_cancelled());
         }
         assert_eq!(shared.spawned_drops.count(), spawners, "spawned futures dropped");
+        // Blocking jobs started from destructors run or are cancelled; either way their
+        // closures are dropped once and their handles resolve.
+        let jobs = std::mem::take(&mut *shared.blocking.lock().unwrap());
+        let starters = of_kind(TASKS, |k| matches!(k, Hostility::SpawnBlocking));
+        assert_eq!(jobs.len(), starters, "spawn_blocking calls from destructors that returned");
+        for handle in jobs {
+            let result = block_on_bounded(handle, WAIT_LIMIT).expect("a blocking handle hangs");
+            assert!(result.is_ok() || result.unwrap_err().is_cancelled());
+        }
+        assert_eq!(shared.blocking_drops.count(), starters, "blocking closures dropped");
     }
 
     // Proves that spawn and spawn_blocking from another thread racing the runtime's drop
@@ -365,5 +425,32 @@ rt_test! {
         });
         // The objects still drop cleanly, outside any runtime.
         drop((tcp, udp, fd, registered, unpolled, every, peer));
+    }
+
+    // Proves that the runtime's last wake of the futures still waiting on it (a sleep and
+    // a readiness future polled by a foreign executor) cannot break its drop when their
+    // waker panics: the drop returns, each waker was woken once, and polled again the
+    // futures report the shutdown (the readiness error, the timer's panic).
+    fn panicking_foreign_wakers_do_not_break_the_drop(flavor) {
+        let rt = flavor.build();
+        let probe = Arc::new(PanickingWaker(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(probe.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let (fd, mut asleep) = {
+            let _enter = rt.enter();
+            (AsyncFd::new(ours).unwrap(), Box::pin(sleep(Duration::from_secs(3600))))
+        };
+        let mut readable = Box::pin(fd.readable());
+        assert!(readable.as_mut().poll(&mut cx).is_pending());
+        assert!(asleep.as_mut().poll(&mut cx).is_pending());
+        drop_within_limit(rt, "a runtime with panicking foreign wakers");
+        assert_eq!(probe.0.load(Ordering::SeqCst), 2, "each foreign waker woken once");
+        let ready = block_on_bounded(readable, WAIT_LIMIT).map(|r| r.map(drop));
+        assert_gone(ready, "AsyncFd readable woken by the shutdown");
+        assert_timer_panics("a sleep woken by the shutdown", || {
+            block_on_bounded(asleep.as_mut(), WAIT_LIMIT)
+        });
     }
 }
