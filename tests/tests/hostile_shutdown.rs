@@ -453,4 +453,21 @@ rt_test! {
             block_on_bounded(asleep.as_mut(), WAIT_LIMIT)
         });
     }
+
+    // Proves that a graceful shutdown's first act, waking every `shutdown_started()`
+    // waiter, survives a foreign executor's waker that panics: `shutdown_gracefully`
+    // returns its report (the one pending task cancelled at the deadline), the waker was
+    // woken once, and the future, polled again, is ready.
+    fn panicking_shutdown_started_waker_does_not_break_a_graceful_shutdown(flavor) {
+        let rt = flavor.build();
+        let probe = Arc::new(PanickingWaker(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(probe.clone());
+        let mut started = Box::pin(rt.handle().shutdown_started());
+        assert!(started.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        drop(rt.spawn(pending::<()>()));
+        let report = rt.shutdown_gracefully(Duration::from_millis(10));
+        assert_eq!((report.finished(), report.cancelled()), (0, 1));
+        assert_eq!(probe.0.load(Ordering::SeqCst), 1, "the foreign waker was woken once");
+        assert_eq!(block_on_bounded(started, WAIT_LIMIT), Some(()));
+    }
 }
