@@ -641,3 +641,57 @@ fn foreign_readiness(rt: &Runtime, canary: &Canary) {
     assert_eq!(probe.wakes(), 1);
     assert_eq!(panics_mentioning("of the TcpStream readiness panics"), 1);
 }
+
+// ---- block_on's own future ----------------------------------------------------------------
+
+/// Ready at once (or pending on the first poll, if `pend_once`); panics when dropped.
+struct ReadyThenPanicOnDrop {
+    pend_once: bool,
+}
+
+impl Future for ReadyThenPanicOnDrop {
+    type Output = u8;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        if std::mem::take(&mut self.pend_once) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(5)
+    }
+}
+
+impl Drop for ReadyThenPanicOnDrop {
+    fn drop(&mut self) {
+        panic!("block_on's future panics in its Drop (expected by this test)");
+    }
+}
+
+tests::rt_test! {
+    // Proves that a block_on future whose Drop panics after it returned its output (on
+    // its first poll, or after a pending one) leaves the runtime whole: the panic reaches
+    // block_on's caller, and afterwards a task spawned before still completes, a new
+    // block_on runs, timers fire, and the drop finishes.
+    fn panic_in_the_drop_of_block_on_future_leaves_the_runtime_usable(flavor) {
+        let rt = flavor.build();
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(rt.spawn(async move {
+            sleep(Duration::from_millis(5)).await;
+            tx.send(()).unwrap();
+        }));
+        for pend_once in [false, true] {
+            let message = expect_panic(|| rt.block_on(ReadyThenPanicOnDrop { pend_once }));
+            assert!(message.contains("panics in its Drop"), "{message}");
+        }
+        rt.block_on(async {
+            within(LIMIT, "a task spawned before", async {
+                while rx.try_recv().is_err() {
+                    sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await;
+            assert_eq!(runtime::spawn(async { 7 }).await.unwrap(), 7);
+        });
+        drop(rt);
+    }
+}
