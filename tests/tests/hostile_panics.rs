@@ -538,6 +538,7 @@ fn run_foreign(flavor: Flavor) {
     foreign_join_handle(&rt, &canary);
     foreign_sleep(&rt, &canary);
     foreign_readiness(&rt, &canary);
+    foreign_inline_executor(&rt, &canary);
     drop(rt);
     assert_eq!(
         canary.drops.count(),
@@ -640,6 +641,103 @@ fn foreign_readiness(rt: &Runtime, canary: &Canary) {
     assert!(matches!(poll_once(&mut readable), Poll::Ready(Ok(()))));
     assert_eq!(probe.wakes(), 1);
     assert_eq!(panics_mentioning("of the TcpStream readiness panics"), 1);
+}
+
+/// An inline executor's waker: `wake` runs the foreign work on the waking thread, inside
+/// the runtime's own wake: it polls the JoinHandle (taking the output and dropping the
+/// handle), polls a Sleep (registering it again), spawns a task, then panics.
+struct InlineWaker {
+    handle: runtime::Handle,
+    join: Mutex<Option<JoinHandle<u8>>>,
+    output: Mutex<Option<u8>>,
+    sleep: Mutex<Option<Pin<Box<runtime::time::Sleep>>>>,
+    spawned: Mutex<Vec<JoinHandle<u8>>>,
+    wakes: AtomicUsize,
+}
+
+impl Wake for InlineWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        if let Some(mut join) = self.join.lock().unwrap().take() {
+            if let Poll::Ready(result) = poll_once(&mut join) {
+                *self.output.lock().unwrap() = Some(result.unwrap());
+            }
+            drop(join);
+        }
+        if let Some(asleep) = self.sleep.lock().unwrap().as_mut() {
+            let waker = Waker::from(self.clone());
+            let _ = asleep.as_mut().poll(&mut Context::from_waker(&waker));
+        }
+        self.spawned
+            .lock()
+            .unwrap()
+            .push(self.handle.spawn(async { 9 }));
+        panic!("an inline executor's waker panics after its work");
+    }
+}
+
+/// The runtime wakes an inline executor from its harness (task completion) and its
+/// timer driver (a sleep): the waker's re-entrant work happens and its panic is caught.
+fn foreign_inline_executor(rt: &Runtime, canary: &Canary) {
+    let inline = Arc::new(InlineWaker {
+        handle: rt.handle().clone(),
+        join: Mutex::new(None),
+        output: Mutex::new(None),
+        sleep: Mutex::new(None),
+        spawned: Mutex::new(Vec::new()),
+        wakes: AtomicUsize::new(0),
+    });
+    let waker = Waker::from(inline.clone());
+    let counts = Arc::new(Counts::default());
+    let gate = counts.clone();
+    let mut join = rt.spawn(std::future::poll_fn(move |cx| {
+        *gate.waker.lock().unwrap() = Some(cx.waker().clone());
+        if gate.open.load(Ordering::SeqCst) {
+            Poll::Ready(8)
+        } else {
+            Poll::Pending
+        }
+    }));
+    assert!(poll_foreign(&mut join, &waker).is_pending());
+    *inline.join.lock().unwrap() = Some(join);
+    let mut asleep = {
+        let _enter = rt.enter();
+        Box::pin(sleep(Duration::from_millis(20)))
+    };
+    assert!(poll_foreign(&mut asleep, &waker).is_pending());
+    *inline.sleep.lock().unwrap() = Some(asleep);
+    drop(waker);
+    counts.open();
+    rt.block_on(async {
+        until("the inline waker's wakes", || {
+            inline.wakes.load(Ordering::SeqCst) >= 2 && inline.spawned.lock().unwrap().len() >= 2
+        })
+        .await;
+        canary.advances("the inline waker panicked").await;
+        let spawned = std::mem::take(&mut *inline.spawned.lock().unwrap());
+        for handle in spawned {
+            assert_eq!(
+                within(LIMIT, "a task spawned in wake", handle)
+                    .await
+                    .unwrap(),
+                9
+            );
+        }
+    });
+    assert_eq!(
+        *inline.output.lock().unwrap(),
+        Some(8),
+        "the output taken inline"
+    );
+    let asleep = inline.sleep.lock().unwrap().take().expect("the sleep");
+    assert!(asleep.is_elapsed());
+    // The waker is referenced from the sleep it polls: break the cycle.
+    drop(asleep);
+    assert!(panics_mentioning("inline executor's waker panics") >= 2);
 }
 
 // ---- block_on's own future ----------------------------------------------------------------
