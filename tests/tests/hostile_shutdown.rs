@@ -244,7 +244,8 @@ fn race_one(flavor: tests::rt::Flavor, drops: &DropCounter) -> Vec<Spawned> {
     handles
 }
 
-/// Spawns 16 tasks and 4 blocking jobs, alternating, from the moment `start` opens.
+/// Spawns 16 tasks and 4 blocking jobs, alternating, from the moment `start` opens,
+/// aborting every third at once.
 fn spawn_burst(handle: &Handle, start: &Barrier, drops: &DropCounter) -> Vec<Spawned> {
     start.wait();
     (0..20)
@@ -262,6 +263,10 @@ fn spawn_burst(handle: &Handle, start: &Barrier, drops: &DropCounter) -> Vec<Spa
                     i
                 })
             };
+            // Aborts race the drop too.
+            if i % 3 == 0 {
+                join.abort();
+            }
             (i, join)
         })
         .collect()
@@ -367,7 +372,7 @@ rt_test! {
     // every future and closure is dropped exactly once.
     // Steps: per race, a fresh runtime with a task spawning children in a loop; a thread
     // waits at a barrier with this one, then spawns 16 tasks and 4 blocking jobs through a
-    // Handle while this thread drops the runtime; then each handle is awaited (even races
+    // Handle (aborting every third) while this thread drops the runtime; then each handle is awaited (even races
     // on this thread, odd ones in a current-thread runtime's block_on) and the drops
     // counted.
     fn spawns_racing_the_drop_all_resolve(flavor) {
@@ -406,7 +411,9 @@ rt_test! {
     // never hang: TCP read and write, UDP send and AsyncFd readiness return the runtime's
     // "has shut down" error (ErrorKind::Other); a sleep registered before the drop, a
     // sleep created before it and first polled after, and an interval's next tick panic
-    // with the timer's message. Every wait is bounded on a foreign executor.
+    // with the timer's message. Through a Handle kept past the drop, a new TCP connect and
+    // UDP bind get the same error and a new sleep the same panic. Every wait is bounded on
+    // a foreign executor.
     fn io_and_timers_after_the_runtime_is_gone_fail_clearly(flavor) {
         let rt = flavor.build();
         let (mut tcp, udp, fd, mut registered, mut unpolled, mut every, peer) =
@@ -427,8 +434,21 @@ rt_test! {
                 every.tick().await; // the first tick is immediate
                 (tcp, udp, (fd, theirs), registered, unpolled, every, peer)
             });
+        let kept = rt.handle().clone();
         drop(rt);
 
+        // New I/O objects through a kept Handle: refused with the same error.
+        {
+            let _enter = kept.enter();
+            let addr = peer.local_addr().unwrap();
+            let connect = block_on_bounded(net::TcpStream::connect(addr), WAIT_LIMIT);
+            assert_gone(connect, "TcpStream::connect after the drop");
+            let bind = block_on_bounded(net::UdpSocket::bind("127.0.0.1:0"), WAIT_LIMIT);
+            assert_gone(bind, "UdpSocket::bind after the drop");
+            assert_timer_panics("a sleep made after the drop", || {
+                block_on_bounded(sleep(Duration::from_secs(3600)), WAIT_LIMIT)
+            });
+        }
         let mut buf = [0u8; 8];
         assert_gone(block_on_bounded(tcp.read(&mut buf), WAIT_LIMIT), "TcpStream read");
         assert_gone(block_on_bounded(tcp.write_all(b"late"), WAIT_LIMIT), "TcpStream write");
