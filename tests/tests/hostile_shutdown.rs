@@ -513,4 +513,70 @@ rt_test! {
         assert_eq!(probe.0.load(Ordering::SeqCst), 1, "the foreign waker was woken once");
         assert_eq!(block_on_bounded(started, WAIT_LIMIT), Some(()));
     }
+
+    // Proves that a foreign thread polling a sleep and a readiness future while the
+    // runtime drops never hangs: each wait ends in its result, the readiness error or the
+    // timer's panic, over 200 rounds (soak-scaled) with the drop at a varying moment.
+    // Steps: per round, a foreign thread loops (a 200 us sleep through a kept Handle, then
+    // a byte written to a socket pair and awaited with AsyncFd::readable), each wait
+    // bounded; this thread drives the runtime for 0-2 ms, then drops it; the loop must end
+    // with the runtime's error or panic.
+    fn foreign_pollers_racing_the_drop_never_hang(flavor) {
+        let mut lcg = tests::rt::Lcg::new(7);
+        for round in 0..soak(200) {
+            let rt = flavor.build();
+            let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let fd = {
+                let _enter = rt.enter();
+                AsyncFd::new(ours).unwrap()
+            };
+            let handle = rt.handle().clone();
+            let go = Arc::new(Barrier::new(2));
+            let start = go.clone();
+            let poller = thread::spawn(move || {
+                start.wait();
+                poll_until_gone(&handle, &fd, &theirs)
+            });
+            go.wait();
+            let drive_for = Duration::from_micros(lcg.below(2_000));
+            rt.block_on(async move { sleep(drive_for).await });
+            drop(rt);
+            let ended = poller.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            assert!(ended.contains("shut down"), "round {round}: {ended}");
+        }
+    }
+}
+
+/// Sleeps and awaits readiness in turn, on this (foreign) thread, until one of them
+/// reports the runtime gone; returns how it was reported. Panics if a wait hangs.
+fn poll_until_gone(
+    handle: &Handle,
+    fd: &AsyncFd<std::os::unix::net::UnixStream>,
+    peer: &std::os::unix::net::UnixStream,
+) -> String {
+    loop {
+        let slept = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _enter = handle.enter();
+            block_on_bounded(sleep(Duration::from_micros(200)), WAIT_LIMIT)
+        }));
+        match slept {
+            Ok(Some(())) => {}
+            Ok(None) => panic!("a sleep hangs while its runtime drops"),
+            Err(payload) => return tests::rt::panic_message(&*payload),
+        }
+        (&*peer).write_all(b"x").unwrap();
+        match block_on_bounded(fd.readable(), WAIT_LIMIT) {
+            None => panic!("readiness hangs while its runtime drops"),
+            Some(Err(err)) => return err.to_string(),
+            Some(Ok(mut guard)) => {
+                let mut byte = [0u8; 1];
+                assert_eq!(
+                    std::io::Read::read(&mut guard.get_inner(), &mut byte).unwrap(),
+                    1
+                );
+                guard.clear_ready();
+            }
+        }
+    }
 }
