@@ -539,6 +539,7 @@ fn run_foreign(flavor: Flavor) {
     foreign_sleep(&rt, &canary);
     foreign_readiness(&rt, &canary);
     foreign_inline_executor(&rt, &canary);
+    foreign_signal(&rt, &canary);
     drop(rt);
     assert_eq!(
         canary.drops.count(),
@@ -738,6 +739,47 @@ fn foreign_inline_executor(rt: &Runtime, canary: &Canary) {
     // The waker is referenced from the sleep it polls: break the cycle.
     drop(asleep);
     assert!(panics_mentioning("inline executor's waker panics") >= 2);
+}
+
+/// A signal delivery is dispatched by whichever `Signal` is polled next: here a task's.
+/// The foreign listener's panicking waker must neither fail that task nor keep the
+/// delivery from it. (SIGUSR1: this child process is alone with it.)
+fn foreign_signal(rt: &Runtime, canary: &Canary) {
+    use runtime::signal::unix::{SignalKind, signal};
+    let (probe, waker) = PanickingWaker::new("Signal");
+    let (mut foreign, mut ours) = {
+        let _enter = rt.enter();
+        (
+            signal(SignalKind::user_defined1()).unwrap(),
+            signal(SignalKind::user_defined1()).unwrap(),
+        )
+    };
+    assert!(
+        foreign
+            .poll_recv(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    let receiver = rt.spawn(async move { ours.recv().await });
+    rt.block_on(async {
+        sleep(Duration::from_millis(10)).await; // the task waits in recv
+        // SAFETY: raise takes no pointers; SIGUSR1 has the runtime's handler installed.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+        let received = within(LIMIT, "the task's signal", receiver).await;
+        assert_eq!(
+            received.expect("the receiving task must not fail"),
+            Some(())
+        );
+        // Woken twice: by the dispatch (its listener) and by the reactor (its pipe's dup).
+        until("the signal waker's wakes", || probe.wakes() == 2).await;
+        canary.advances("the signal waker panicked").await;
+    });
+    let noop = Waker::noop();
+    assert_eq!(
+        foreign.poll_recv(&mut Context::from_waker(noop)),
+        Poll::Ready(Some(()))
+    );
+    assert_eq!(panics_mentioning("of the Signal panics"), 2);
 }
 
 // ---- block_on's own future ----------------------------------------------------------------
