@@ -835,3 +835,56 @@ tests::rt_test! {
         drop(rt);
     }
 }
+
+tests::rt_test! {
+    // Proves that an abort racing the poll that panics or completes (the gate opened from
+    // another thread at the same moment) gives exactly one outcome per task, a right one:
+    // the poll's panic with its message, the output, or cancelled; the future is dropped
+    // once, an output made is dropped once. 1,000 tasks (soak-scaled), the three sites in
+    // turn.
+    fn abort_racing_a_panicking_or_completing_poll_has_one_outcome(flavor) {
+        let rt = flavor.build();
+        let sites = [Site::Poll, Site::FutureDrop, Site::OutputDrop];
+        let tasks = tests::rt::soak(1_000);
+        let (mut cancelled, mut finished) = (0, 0);
+        rt.block_on(async {
+            for i in 0..tasks {
+                let site = sites[i % sites.len()];
+                let label = Label(format!("race {i} {site:?}"));
+                let counts = Arc::new(Counts::default());
+                let handle = runtime::spawn(Hostile {
+                    site,
+                    label: label.clone(),
+                    counts: counts.clone(),
+                });
+                until(&format!("{label}: first poll"), || Counts::get(&counts.polls) == 1).await;
+                let opener = counts.clone();
+                let open = std::thread::spawn(move || opener.open());
+                handle.abort();
+                open.join().unwrap();
+                match (site, within(LIMIT, &label.0, handle).await) {
+                    (_, Err(err)) if err.is_cancelled() => cancelled += 1,
+                    (Site::Poll, Err(err)) => {
+                        let message = panic_message(&*err.into_panic());
+                        assert_eq!(message, format!("{label}: panic in poll"));
+                        finished += 1;
+                    }
+                    (Site::FutureDrop, Ok(output)) => {
+                        drop(output);
+                        finished += 1;
+                    }
+                    (Site::OutputDrop, Ok(output)) => {
+                        expect_panic(move || drop(output));
+                        finished += 1;
+                    }
+                    (_, Err(err)) => panic!("{label}: {err}"),
+                    (_, Ok(_)) => panic!("{label}: a panicking poll returned an output"),
+                }
+                assert_eq!(Counts::get(&counts.future_drops), 1, "{label}: future drops");
+                let made = Counts::get(&counts.outputs_made);
+                assert_eq!(Counts::get(&counts.output_drops), made, "{label}: output drops");
+            }
+        });
+        assert_eq!(cancelled + finished, tasks);
+    }
+}
