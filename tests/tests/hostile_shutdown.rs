@@ -13,6 +13,7 @@
 
 use std::future::{Future, pending};
 use std::io::{self, Write};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
@@ -87,15 +88,19 @@ enum Hostility {
     SpawnBlocking,
     /// Panics (the runtime catches it; the drop goes on).
     Panic,
+    /// Calls `Handle::block_on` on the runtime being dropped: it must panic clearly (the
+    /// destructor catches it), never hang.
+    BlockOn,
 }
 
-const HOSTILITIES: [Hostility; 6] = [
+const HOSTILITIES: [Hostility; 7] = [
     Hostility::WakeSelf,
     Hostility::WakeOther,
     Hostility::Spawn,
     Hostility::Lock,
     Hostility::SpawnBlocking,
     Hostility::Panic,
+    Hostility::BlockOn,
 ];
 
 /// How many of `tasks` hostile futures (by index) have a destructor that spawns a task.
@@ -132,6 +137,8 @@ struct Shared {
     /// The blocking jobs started from destructors: their handles and closure drops.
     blocking: Mutex<Vec<JoinHandle<()>>>,
     blocking_drops: DropCounter,
+    /// What each `BlockOn` destructor's `block_on` did.
+    block_ons: Mutex<Vec<String>>,
     /// Polls of the hostile futures (the first poll stores the waker).
     polled: AtomicUsize,
 }
@@ -202,6 +209,19 @@ impl Drop for Hostile {
                 shared.blocking.lock().unwrap().push(handle);
             }
             Hostility::Panic => panic!("a hostile destructor panics (expected by this test)"),
+            Hostility::BlockOn => {
+                let outcome = match Handle::try_current() {
+                    Err(err) => format!("no current runtime: {err}"),
+                    Ok(handle) => {
+                        let call = AssertUnwindSafe(|| handle.block_on(async { 5 }));
+                        match std::panic::catch_unwind(call) {
+                            Ok(value) => format!("block_on returned {value}"),
+                            Err(payload) => tests::rt::panic_message(&*payload),
+                        }
+                    }
+                };
+                shared.block_ons.lock().unwrap().push(outcome);
+            }
         }
     }
 }
@@ -311,10 +331,11 @@ impl std::task::Wake for PanickingWaker {
 rt_test! {
     // Proves that a runtime dropped with 1,000 pending tasks whose destructors wake
     // themselves, wake another task, spawn, take a shared lock (and, holding it, wake and
-    // spawn), start a blocking job, or panic finishes its drop within 5 s and drops each future exactly once; every
+    // spawn), start a blocking job, panic, or call block_on finishes its drop within 5 s and drops each future exactly once; every
     // task spawned from a destructor is cancelled (its handle resolves cancelled, its
     // future dropped once) instead of panicking the shutdown or leaking; every blocking
-    // job started from one resolves and drops its closure once.
+    // job started from one resolves and drops its closure once; every block_on in one
+    // panics with a message saying why.
     // Steps: 900 tasks are spawned inside block_on and polled once (each stores its
     // waker), 100 more are spawned after it and never polled; the drop runs on its own
     // thread under the 5 s bound; then the counts.
@@ -364,6 +385,16 @@ rt_test! {
             assert!(result.is_ok() || result.unwrap_err().is_cancelled());
         }
         assert_eq!(shared.blocking_drops.count(), starters, "blocking closures dropped");
+        // block_on inside a destructor during the drop: refused with a clear panic, on the
+        // dropping thread (the runtime has shut down) or on a worker (nested runtime).
+        let block_ons = std::mem::take(&mut *shared.block_ons.lock().unwrap());
+        assert_eq!(block_ons.len(), of_kind(TASKS, |k| matches!(k, Hostility::BlockOn)));
+        for outcome in block_ons {
+            assert!(
+                outcome.contains("has shut down") || outcome.contains("within a runtime"),
+                "block_on in a destructor during the drop: {outcome}"
+            );
+        }
     }
 
     // Proves that spawn and spawn_blocking racing the runtime's drop never panic, hang or
