@@ -7,6 +7,8 @@
 //! batch (lost wakeups), or leave `Runtime::drop` half done. So every such wake goes
 //! through [`wake_caught`]: the panic is caught and discarded, as the task harness does with
 //! a panicking join waker. The panic hook has already reported it, on the thread that woke.
+//! [`discard_panic`] is shared with the other places that catch user code's panics (the task
+//! harness, the workers' thread hooks).
 
 use std::any::Any;
 use std::mem::ManuallyDrop;

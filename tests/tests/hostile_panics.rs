@@ -888,3 +888,48 @@ tests::rt_test! {
         assert_eq!(cancelled + finished, tasks);
     }
 }
+
+tests::rt_test! {
+    // Proves that thread hooks that panic on every call (`on_thread_start`,
+    // `on_thread_stop`) do not take the runtime's threads down: the panic is caught (the
+    // hook prints it) and the thread goes on serving, so 100 tasks and a blocking job
+    // complete and the drop finishes; each hook ran at least once.
+    fn panicking_thread_hooks_leave_every_thread_serving(flavor) {
+        let (starts, stops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (started, stopped) = (starts.clone(), stops.clone());
+        let rt = flavor
+            .builder()
+            .on_thread_start(move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                panic!("on_thread_start panics (expected by this test)");
+            })
+            .on_thread_stop(move || {
+                stopped.fetch_add(1, Ordering::SeqCst);
+                panic!("on_thread_stop panics (expected by this test)");
+            })
+            .build()
+            .unwrap();
+        let sum = rt.block_on(async {
+            within(LIMIT, "tasks and a blocking job after panicking start hooks", async {
+                let tasks: Vec<JoinHandle<usize>> = (0..100)
+                    .map(|i| {
+                        runtime::spawn(async move {
+                            runtime::task::yield_now().await;
+                            i
+                        })
+                    })
+                    .collect();
+                let mut sum = runtime::spawn_blocking(|| 1).await.unwrap();
+                for task in tasks {
+                    sum += task.await.unwrap();
+                }
+                sum
+            })
+            .await
+        });
+        assert_eq!(sum, 4_951);
+        drop(rt);
+        assert!(starts.load(Ordering::SeqCst) >= 1, "on_thread_start ran");
+        assert!(stops.load(Ordering::SeqCst) >= 1, "on_thread_stop ran");
+    }
+}

@@ -162,16 +162,12 @@ fn spawn_worker(
             let _stopped = running.started();
             let core = slot.lock().take().expect("the core is given once");
             drop(slot);
-            if let Some(hook) = &start {
-                hook();
-            }
+            run_hook(start.as_ref());
             {
                 let _enter = crate::context::enter_runtime(&handle);
                 worker::run(shared, core);
             }
-            if let Some(hook) = &stop {
-                hook();
-            }
+            run_hook(stop.as_ref());
         }
     };
     *running.count.lock() += 1;
@@ -180,6 +176,17 @@ fn spawn_worker(
         let core = slot.lock().take().expect("the thread never started");
         (core, e)
     })
+}
+
+/// Runs a thread hook. A panic is caught (the panic hook has reported it) and the worker
+/// goes on, as blocking threads do: a worker that died here would take its core with it,
+/// and with every worker gone no task would ever run.
+fn run_hook(hook: Option<&Hook>) {
+    if let Some(hook) = hook {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook())) {
+            crate::wake::discard_panic(payload);
+        }
+    }
 }
 
 impl Running {
