@@ -106,6 +106,9 @@ impl Builder {
     }
 
     /// Names the runtime's threads with a function called for each new thread.
+    ///
+    /// A panic in `f` while [`build`](Builder::build) starts the workers reaches the caller
+    /// of `build`, after the workers already started are stopped and joined.
     pub fn thread_name_fn(
         &mut self,
         f: impl Fn() -> String + Send + Sync + 'static,

@@ -933,3 +933,56 @@ tests::rt_test! {
         assert!(stops.load(Ordering::SeqCst) >= 1, "on_thread_stop ran");
     }
 }
+
+/// How many threads of this process are named `name` (Linux: `/proc/self/task/*/comm`,
+/// which holds the first 15 bytes of a thread's name).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("listing /proc/self/task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+// Proves that a worker-naming function that panics partway through building a
+// multi-thread runtime leaves nothing behind: the panic reaches `build`'s caller, and the
+// worker already started under that name is stopped and joined, not left running
+// unowned. (Multi-thread only: the current-thread flavor names no worker.)
+#[test]
+fn panicking_thread_name_fn_during_build_leaves_no_worker_running() {
+    with_hang_guard(|| {
+        const NAME: &str = "hname-panic";
+        let (calls, starts) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (counted, started) = (calls.clone(), starts.clone());
+        let message = expect_panic(|| {
+            Flavor::MultiThread
+                .builder()
+                .thread_name_fn(move || {
+                    if counted.fetch_add(1, Ordering::SeqCst) == 1 {
+                        panic!("thread_name_fn panics on its second call (expected by this test)");
+                    }
+                    NAME.to_owned()
+                })
+                .on_thread_start(move || {
+                    started.fetch_add(1, Ordering::SeqCst);
+                })
+                .build()
+        });
+        assert!(message.contains("second call"), "{message}");
+        // The first worker did start (it runs its start hook), under NAME; it must be
+        // gone: wait (bounded) for the start, then for /proc to drop a joined thread.
+        let give_up = std::time::Instant::now() + LIMIT;
+        while starts.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(starts.load(Ordering::SeqCst), 1, "the first worker started");
+        while threads_named(NAME) > 0 && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            threads_named(NAME),
+            0,
+            "a worker started by the failed build still runs"
+        );
+    });
+}

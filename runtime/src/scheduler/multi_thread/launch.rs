@@ -117,15 +117,21 @@ impl Launch {
         };
         let mut cores = cores.into_iter();
         while let Some(core) = cores.next() {
-            match spawn_worker(&shared, core, &config, handle, &workers.running) {
+            // The name function is user code: if it panics, stop the workers already
+            // started (they would run forever, unowned) before the panic goes on.
+            let name =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (config.thread_name)()));
+            let name = match name {
+                Ok(name) => name,
+                Err(payload) => {
+                    abandon(handle, &shared, std::iter::once(core).chain(cores), workers);
+                    std::panic::resume_unwind(payload);
+                }
+            };
+            match spawn_worker(&shared, core, name, &config, handle, &workers.running) {
                 Ok(thread) => workers.threads.push(thread),
                 Err((core, e)) => {
-                    // Hand in the cores that never got a thread, then stop the others.
-                    handle.shutdown_deferred();
-                    for core in std::iter::once(core).chain(cores) {
-                        shared.shutdown_core(core);
-                    }
-                    workers.wait(None);
+                    abandon(handle, &shared, std::iter::once(core).chain(cores), workers);
                     return Err(e);
                 }
             }
@@ -134,14 +140,30 @@ impl Launch {
     }
 }
 
+/// A launch that cannot finish: hands in the cores that never got a thread, then stops
+/// the workers already started and joins them.
+fn abandon(
+    handle: &scheduler::SchedulerHandle,
+    shared: &Shared,
+    unstarted: impl Iterator<Item = Box<Core>>,
+    mut workers: Workers,
+) {
+    handle.shutdown_deferred();
+    for core in unstarted {
+        shared.shutdown_core(core);
+    }
+    workers.wait(None);
+}
+
 fn spawn_worker(
     shared: &Arc<Shared>,
     core: Box<Core>,
+    name: String,
     config: &Config,
     handle: &scheduler::SchedulerHandle,
     running: &Arc<Running>,
 ) -> Result<thread::JoinHandle<()>, (Box<Core>, io::Error)> {
-    let mut builder = thread::Builder::new().name((config.thread_name)());
+    let mut builder = thread::Builder::new().name(name);
     if let Some(size) = config.stack_size {
         builder = builder.stack_size(size);
     }
