@@ -329,6 +329,45 @@ impl std::task::Wake for PanickingWaker {
 }
 
 rt_test! {
+    // Proves that a task owning its own Runtime, aborted, drops the runtime from inside
+    // (in its future's Drop, on a worker or in block_on): the runtime's "dropped from
+    // inside itself" panic is caught there, the task's handle resolves cancelled, and the
+    // runtime still shuts down: its 10 other pending tasks are each dropped once and their
+    // handles resolve cancelled.
+    fn aborted_task_that_owns_its_runtime_shuts_it_down(flavor) {
+        let rt = flavor.build();
+        let handle = rt.handle().clone();
+        let drops = DropCounter::new();
+        let others: Vec<JoinHandle<()>> = (0..10)
+            .map(|_| {
+                let guard = drops.guard();
+                rt.spawn(async move {
+                    let _guard = guard;
+                    pending::<()>().await;
+                })
+            })
+            .collect();
+        let owner = handle.spawn(async move {
+            let _rt = rt;
+            pending::<()>().await;
+        });
+        let owner_result = handle.block_on(async {
+            runtime::task::yield_now().await;
+            owner.abort();
+            owner.await
+        });
+        assert!(owner_result.unwrap_err().is_cancelled());
+        let give_up = Instant::now() + WAIT_LIMIT;
+        while drops.count() < 10 && Instant::now() < give_up {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(drops.count(), 10, "the other tasks dropped once each");
+        for other in others {
+            let result = block_on_bounded(other, WAIT_LIMIT).expect("a handle hangs");
+            assert!(result.unwrap_err().is_cancelled());
+        }
+    }
+
     // Proves that a runtime dropped with 1,000 pending tasks whose destructors wake
     // themselves, wake another task, spawn, take a shared lock (and, holding it, wake and
     // spawn), start a blocking job, panic, or call block_on finishes its drop within 5 s and drops each future exactly once; every
