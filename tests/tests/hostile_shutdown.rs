@@ -91,9 +91,11 @@ enum Hostility {
     /// Calls `Handle::block_on` on the runtime being dropped: it must panic clearly (the
     /// destructor catches it), never hang.
     BlockOn,
+    /// Aborts the next task (which the drop may be dropping at that moment).
+    AbortOther,
 }
 
-const HOSTILITIES: [Hostility; 7] = [
+const HOSTILITIES: [Hostility; 8] = [
     Hostility::WakeSelf,
     Hostility::WakeOther,
     Hostility::Spawn,
@@ -101,6 +103,7 @@ const HOSTILITIES: [Hostility; 7] = [
     Hostility::SpawnBlocking,
     Hostility::Panic,
     Hostility::BlockOn,
+    Hostility::AbortOther,
 ];
 
 /// How many of `tasks` hostile futures (by index) have a destructor that spawns a task.
@@ -139,6 +142,8 @@ struct Shared {
     blocking_drops: DropCounter,
     /// What each `BlockOn` destructor's `block_on` did.
     block_ons: Mutex<Vec<String>>,
+    /// Each task's abort handle, by index, for `AbortOther`.
+    aborts: Mutex<Vec<Option<runtime::task::AbortHandle>>>,
     /// Polls of the hostile futures (the first poll stores the waker).
     polled: AtomicUsize,
 }
@@ -147,6 +152,7 @@ impl Shared {
     fn new(tasks: usize) -> Arc<Shared> {
         Arc::new(Shared {
             wakers: (0..tasks).map(|_| WakerSlot::new()).collect(),
+            aborts: Mutex::new((0..tasks).map(|_| None).collect()),
             drops: (0..tasks).map(|_| AtomicUsize::new(0)).collect(),
             ..Shared::default()
         })
@@ -221,6 +227,13 @@ impl Drop for Hostile {
                     }
                 };
                 shared.block_ons.lock().unwrap().push(outcome);
+            }
+            Hostility::AbortOther => {
+                let next = (self.index + 1) % shared.drops.len();
+                let abort = shared.aborts.lock().unwrap()[next].take();
+                if let Some(abort) = abort {
+                    abort.abort();
+                }
             }
         }
     }
@@ -370,7 +383,7 @@ rt_test! {
 
     // Proves that a runtime dropped with 1,000 pending tasks whose destructors wake
     // themselves, wake another task, spawn, take a shared lock (and, holding it, wake and
-    // spawn), start a blocking job, panic, or call block_on finishes its drop within 5 s and drops each future exactly once; every
+    // spawn), start a blocking job, panic, call block_on, or abort another task finishes its drop within 5 s and drops each future exactly once; every
     // task spawned from a destructor is cancelled (its handle resolves cancelled, its
     // future dropped once) instead of panicking the shutdown or leaking; every blocking
     // job started from one resolves and drops its closure once; every block_on in one
@@ -390,12 +403,14 @@ rt_test! {
         };
         rt.block_on(async {
             for index in 0..POLLED {
-                drop(runtime::spawn(spawn_hostile(index)));
+                let task = runtime::spawn(spawn_hostile(index));
+                shared.aborts.lock().unwrap()[index] = Some(task.abort_handle());
             }
             yield_until(|| shared.polled.load(Ordering::SeqCst) == POLLED).await;
         });
         for index in POLLED..TASKS {
-            drop(rt.spawn(spawn_hostile(index)));
+            let task = rt.spawn(spawn_hostile(index));
+            shared.aborts.lock().unwrap()[index] = Some(task.abort_handle());
         }
         drop_within_limit(rt, "1,000 hostile destructors");
 
