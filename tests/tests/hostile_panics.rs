@@ -986,3 +986,46 @@ fn panicking_thread_name_fn_during_build_leaves_no_worker_running() {
         );
     });
 }
+
+/// A panic payload whose own `Drop` counts, then panics.
+struct PanickingPayload(Arc<AtomicUsize>);
+
+impl Drop for PanickingPayload {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("a panic payload panics in its Drop (expected by this test)");
+    }
+}
+
+tests::rt_test! {
+    // Proves that a task that panics with a payload whose own Drop panics is contained
+    // wherever the payload is dropped: by the worker that completes the task (handle
+    // dropped before), or by `JoinHandle::drop` (handle dropped after completion). The
+    // payload is dropped exactly once each time, nothing unwinds into the runtime or the
+    // caller, and the runtime goes on running tasks.
+    async fn panic_payload_that_panics_in_drop_is_contained() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Counts::default());
+        let (payload, opened) = (drops.clone(), gate.clone());
+        let before = runtime::spawn(std::future::poll_fn(move |cx| -> Poll<()> {
+            if !opened.open.load(Ordering::SeqCst) {
+                *opened.waker.lock().unwrap() = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            std::panic::panic_any(PanickingPayload(payload.clone()))
+        }));
+        runtime::task::yield_now().await;
+        drop(before);
+        gate.open();
+        until("the runner drops the payload", || drops.load(Ordering::SeqCst) == 1).await;
+
+        let payload = drops.clone();
+        let after = runtime::spawn(async move {
+            std::panic::panic_any(PanickingPayload(payload));
+        });
+        until("the task finishes", || after.is_finished()).await;
+        drop(after);
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "the handle dropped the payload once");
+        assert_eq!(runtime::spawn(async { 3 }).await.unwrap(), 3);
+    }
+}
