@@ -28,6 +28,11 @@
 //! readiness event). The runtime catches the panic where it wakes (the panic hook prints
 //! it) and goes on: the canary advances, other wakers due at the same moment are still
 //! woken, and the foreign future completes when polled again.
+//!
+//! Beside them, each with its own proof: an inline executor's waker that re-enters the
+//! runtime inside `wake`; a signal listener's panicking waker; a `block_on` future that
+//! panics in its `Drop`; an abort racing a panicking poll; panicking thread hooks and a
+//! panicking `thread_name_fn`; a panic payload that panics in its own `Drop`.
 
 use std::fmt;
 use std::future::Future;
