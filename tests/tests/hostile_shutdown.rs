@@ -666,6 +666,45 @@ fn poll_until_gone(
     }
 }
 
+/// Counts its drop, then panics.
+struct PanicOnDrop(DropCounter);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        drop(self.0.guard());
+        panic!("a blocking job's capture panics in its Drop (expected by this test)");
+    }
+}
+
+rt_test! {
+    // Proves that a queued spawn_blocking job whose closure's captures panic when dropped
+    // unrun at the runtime's drop is cancelled cleanly: the drop returns (after the busy
+    // job, which finishes), the capture is dropped once, and the job's handle resolves
+    // cancelled. One blocking thread, held by a job waiting for a channel, so the second
+    // job stays queued.
+    fn queued_blocking_job_with_a_panicking_capture_is_cancelled_at_the_drop(flavor) {
+        let rt = flavor.builder().max_blocking_threads(1).build().unwrap();
+        let (release, held) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let busy = rt.spawn_blocking(move || {
+            started.send(()).unwrap();
+            let _ = held.recv_timeout(Duration::from_millis(200));
+        });
+        running.recv_timeout(WAIT_LIMIT).expect("the busy job started");
+        let drops = DropCounter::new();
+        let bomb = PanicOnDrop(drops.clone());
+        let queued = rt.spawn_blocking(move || {
+            let _bomb = bomb;
+        });
+        drop_within_limit(rt, "a runtime with a queued panicking blocking job");
+        drop(release);
+        assert_eq!(drops.count(), 1, "the queued job's capture dropped once");
+        let result = block_on_bounded(queued, WAIT_LIMIT).expect("the queued handle hangs");
+        assert!(result.unwrap_err().is_cancelled());
+        assert!(block_on_bounded(busy, WAIT_LIMIT).expect("the busy handle hangs").is_ok());
+    }
+}
+
 rt_test! {
     // Proves that two runtimes dropped at the same moment on two threads, whose tasks'
     // destructors wake tasks of the other runtime (scheduling into a runtime that is
