@@ -106,6 +106,9 @@ impl Builder {
     }
 
     /// Names the runtime's threads with a function called for each new thread.
+    ///
+    /// A panic in `f` while [`build`](Builder::build) starts the workers reaches the caller
+    /// of `build`, after the workers already started are stopped and joined.
     pub fn thread_name_fn(
         &mut self,
         f: impl Fn() -> String + Send + Sync + 'static,
@@ -132,13 +135,15 @@ impl Builder {
     }
 
     /// Runs `f` on each of the runtime's threads (workers and blocking threads) as it
-    /// starts, before it runs any task.
+    /// starts, before it runs any task. A panic in `f` is caught (the panic hook reports
+    /// it) and the thread goes on.
     pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
         self.on_thread_start = Some(Arc::new(f));
         self
     }
 
-    /// Runs `f` on each of the runtime's threads as it stops, after its last task.
+    /// Runs `f` on each of the runtime's threads as it stops, after its last task. A panic
+    /// in `f` is caught, as in [`on_thread_start`](Builder::on_thread_start).
     pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
         self.on_thread_stop = Some(Arc::new(f));
         self

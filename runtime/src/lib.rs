@@ -23,6 +23,7 @@
 // Layer 0: the primitives the concurrency core is built from.
 mod loom; // std and parking_lot, or loom under `--cfg loom`: what the models check
 mod rng; // RngSeed: reproducible scheduling decisions
+mod wake; // wake_caught: a user's waker woken from inside the runtime, its panic caught
 
 // Layer 1: readiness and time, turned into wakeups.
 pub mod io; // AsyncFd: readiness-based I/O on any descriptor

@@ -43,6 +43,7 @@ use sys::Readiness;
 
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::wake::wake_caught;
 
 const READINESS_MASK: usize = 0b1_1111;
 const SHUTDOWN: usize = 1 << 5;
@@ -135,8 +136,9 @@ impl WakeList {
     }
 
     fn wake_all(&mut self) {
+        // Caught: a foreign waker that panics must not stop the driver or the batch.
         for waker in self.wakers[..self.len].iter_mut().filter_map(Option::take) {
-            waker.wake();
+            wake_caught(waker);
         }
         self.len = 0;
     }

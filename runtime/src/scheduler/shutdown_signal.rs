@@ -66,7 +66,7 @@ impl ShutdownSignal {
         };
         // Outside the lock: a waker may run arbitrary code.
         for (_, waker) in wakers {
-            waker.wake();
+            crate::wake::wake_caught(waker);
         }
         true
     }

@@ -107,7 +107,5 @@ pub(super) fn dispatch() {
             }
         }
     }
-    for waker in to_wake {
-        waker.wake();
-    }
+    to_wake.into_iter().for_each(crate::wake::wake_caught);
 }

@@ -16,7 +16,6 @@
 //! Who may touch which field when is the protocol in `task/mod.rs`.
 
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
@@ -32,6 +31,7 @@ use super::error::JoinError;
 use super::harness;
 use super::id::Id;
 use super::state::{RefDec, State};
+pub(super) use crate::wake::discard_panic;
 
 /// The type-independent part of a task, at offset 0 of its allocation.
 pub(crate) struct Header {
@@ -315,13 +315,5 @@ impl<F: Future> Stage<F> {
             Some(Stage::Finished(output)) => output,
             Some(_) => panic!("`JoinHandle` polled after it returned `Poll::Ready`"),
         }
-    }
-}
-
-/// Drops a panic payload caught from user code. If the payload's own destructor
-/// panics, that second payload is leaked rather than risking an endless chain.
-pub(super) fn discard_panic(payload: Box<dyn std::any::Any + Send>) {
-    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        let _ = ManuallyDrop::new(again);
     }
 }

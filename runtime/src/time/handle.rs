@@ -24,6 +24,7 @@ use parking_lot::Mutex;
 use super::Clock;
 use super::wheel::{Key, Wheel};
 use crate::reactor;
+use crate::wake::wake_caught;
 
 impl Inner {
     /// Adds a timer as the latest registration.
@@ -48,8 +49,9 @@ fn wake_in_order(fired: &mut Vec<Timer>) -> usize {
     if count > 1 {
         fired.sort_unstable_by_key(|timer| (timer.deadline, timer.seq));
     }
+    // Caught: a foreign waker that panics must not stop the driver or the rest of the batch.
     for timer in fired.drain(..) {
-        timer.waker.wake();
+        wake_caught(timer.waker);
     }
     count
 }
@@ -254,8 +256,6 @@ impl TimerHandle {
             inner.parked_until = u64::MAX;
             inner.shut_down = true;
         }
-        for waker in wakers {
-            waker.wake();
-        }
+        wakers.into_iter().for_each(wake_caught);
     }
 }

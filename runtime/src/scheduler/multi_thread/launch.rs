@@ -117,15 +117,21 @@ impl Launch {
         };
         let mut cores = cores.into_iter();
         while let Some(core) = cores.next() {
-            match spawn_worker(&shared, core, &config, handle, &workers.running) {
+            // The name function is user code: if it panics, stop the workers already
+            // started (they would run forever, unowned) before the panic goes on.
+            let name =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (config.thread_name)()));
+            let name = match name {
+                Ok(name) => name,
+                Err(payload) => {
+                    abandon(handle, &shared, std::iter::once(core).chain(cores), workers);
+                    std::panic::resume_unwind(payload);
+                }
+            };
+            match spawn_worker(&shared, core, name, &config, handle, &workers.running) {
                 Ok(thread) => workers.threads.push(thread),
                 Err((core, e)) => {
-                    // Hand in the cores that never got a thread, then stop the others.
-                    handle.shutdown_deferred();
-                    for core in std::iter::once(core).chain(cores) {
-                        shared.shutdown_core(core);
-                    }
-                    workers.wait(None);
+                    abandon(handle, &shared, std::iter::once(core).chain(cores), workers);
                     return Err(e);
                 }
             }
@@ -134,14 +140,30 @@ impl Launch {
     }
 }
 
+/// A launch that cannot finish: hands in the cores that never got a thread, then stops
+/// the workers already started and joins them.
+fn abandon(
+    handle: &scheduler::SchedulerHandle,
+    shared: &Shared,
+    unstarted: impl Iterator<Item = Box<Core>>,
+    mut workers: Workers,
+) {
+    handle.shutdown_deferred();
+    for core in unstarted {
+        shared.shutdown_core(core);
+    }
+    workers.wait(None);
+}
+
 fn spawn_worker(
     shared: &Arc<Shared>,
     core: Box<Core>,
+    name: String,
     config: &Config,
     handle: &scheduler::SchedulerHandle,
     running: &Arc<Running>,
 ) -> Result<thread::JoinHandle<()>, (Box<Core>, io::Error)> {
-    let mut builder = thread::Builder::new().name((config.thread_name)());
+    let mut builder = thread::Builder::new().name(name);
     if let Some(size) = config.stack_size {
         builder = builder.stack_size(size);
     }
@@ -162,16 +184,12 @@ fn spawn_worker(
             let _stopped = running.started();
             let core = slot.lock().take().expect("the core is given once");
             drop(slot);
-            if let Some(hook) = &start {
-                hook();
-            }
+            run_hook(start.as_ref());
             {
                 let _enter = crate::context::enter_runtime(&handle);
                 worker::run(shared, core);
             }
-            if let Some(hook) = &stop {
-                hook();
-            }
+            run_hook(stop.as_ref());
         }
     };
     *running.count.lock() += 1;
@@ -180,6 +198,17 @@ fn spawn_worker(
         let core = slot.lock().take().expect("the thread never started");
         (core, e)
     })
+}
+
+/// Runs a thread hook. A panic is caught (the panic hook has reported it) and the worker
+/// goes on, as blocking threads do: a worker that died here would take its core with it,
+/// and with every worker gone no task would ever run.
+fn run_hook(hook: Option<&Hook>) {
+    if let Some(hook) = hook {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook())) {
+            crate::wake::discard_panic(payload);
+        }
+    }
 }
 
 impl Running {
