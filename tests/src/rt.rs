@@ -511,15 +511,23 @@ pub fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
 }
 
-/// Yields until `done` holds; fails after many rounds instead of spinning forever.
+/// How long [`yield_until`] keeps yielding before it fails.
+pub const YIELD_UNTIL_LIMIT: Duration = Duration::from_secs(20);
+
+/// Yields until `done` holds; fails after [`YIELD_UNTIL_LIMIT`] instead of spinning
+/// forever. Bounded by time, not by a count of yields: on the multi-thread flavor the
+/// condition is often another worker's progress, and a `block_on` that yields runs its
+/// yields as fast as it can, so a count (it was 100,000) ran out in tens of milliseconds
+/// on a loaded machine while the workers were descheduled.
 pub async fn yield_until(mut done: impl FnMut() -> bool) {
-    for _ in 0..100_000 {
-        if done() {
-            return;
-        }
+    let give_up = Instant::now() + YIELD_UNTIL_LIMIT;
+    while !done() {
+        assert!(
+            Instant::now() < give_up,
+            "condition still false after yielding for {YIELD_UNTIL_LIMIT:?}"
+        );
         runtime::task::yield_now().await;
     }
-    panic!("condition still false after 100,000 yields");
 }
 
 /// The message of a panic payload (`panic!` with a literal or with format arguments).
@@ -640,5 +648,28 @@ impl Lcg {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % bound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    // Proves that `yield_until` waits for a condition that holds only after 300 ms of
+    // another thread's work, from a multi-thread `block_on` (which yields as fast as it
+    // can: the 100,000-yield bound it had ran out first and failed such a wait).
+    #[test]
+    fn yield_until_waits_by_the_clock_not_by_a_count() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let setter = {
+            let flag = flag.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                flag.store(true, Ordering::SeqCst);
+            })
+        };
+        Flavor::MultiThread.block_on(yield_until(|| flag.load(Ordering::SeqCst)));
+        setter.join().unwrap();
     }
 }
