@@ -166,8 +166,9 @@ rt_test! {
         assert_eq!(b.try_recv(&mut buf).unwrap(), 2);
         assert_eq!(&buf[..2], b"dg");
 
-        let dir = std::env::temp_dir().join(format!("io_ready_dg_{}", std::process::id()));
-        let _ = std::fs::remove_file(&dir);
+        // A directory per case: both flavors run this case at once in one process.
+        let temp = tests::net::TempDir::new("io_ready_dg");
+        let dir = temp.path().join("bound");
         let bound = net::UnixDatagram::bind(&dir).unwrap();
         let unbound = net::UnixDatagram::unbound().unwrap();
         within(LIMIT, "unbound writable", unbound.writable()).await.unwrap();
@@ -175,7 +176,6 @@ rt_test! {
         within(LIMIT, "bound readable", bound.readable()).await.unwrap();
         assert_eq!(bound.try_recv_from(&mut buf).unwrap().0, 2);
         assert_eq!(&buf[..2], b"to");
-        std::fs::remove_file(&dir).unwrap();
 
         let x = net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let y = net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
