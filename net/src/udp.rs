@@ -121,8 +121,8 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected`; an oversize datagram is the OS's `EMSGSIZE`.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
+    pub fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        self.io.write_with(|s| s.send(buf))
     }
 
     /// Receives a datagram from the connected peer. A datagram longer than `buf` is
@@ -131,8 +131,8 @@ impl UdpSocket {
     /// # Errors
     ///
     /// OS errors unchanged (`ConnectionRefused` after an ICMP port unreachable).
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
+    pub fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.io.read_with(|s| s.recv(buf))
     }
 
     /// Sends a datagram to `target` (the first resolved address).

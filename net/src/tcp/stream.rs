@@ -159,8 +159,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// OS errors unchanged.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.peek(buf)).await
+    pub fn peek(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.io.read_with(|s| s.peek(buf))
     }
 
     /// Shuts down the read, write, or both halves.

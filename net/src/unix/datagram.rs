@@ -90,8 +90,8 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// `NotConnected`; an oversize datagram is `EMSGSIZE`.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
+    pub fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        self.io.write_with(|s| s.send(buf))
     }
 
     /// Receives a datagram (truncated to `buf` if longer, as with any datagram receive).
@@ -99,8 +99,8 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// OS errors unchanged.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
+    pub fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.io.read_with(|s| s.recv(buf))
     }
 
     /// Sends a datagram to the socket at `path`.

@@ -164,11 +164,13 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// `op`'s error, or an error if the runtime has shut down.
-    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+    pub fn read_with<R>(
+        &self,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> impl Future<Output = io::Result<R>> {
         let inner = self.get_ref();
         self.registration
-            .async_io(Direction::Read, || op(inner))
-            .await
+            .async_io(Direction::Read, move || op(inner))
     }
 
     /// Runs `op` whenever the descriptor is writable, until it returns something other
@@ -177,11 +179,13 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// `op`'s error, or an error if the runtime has shut down.
-    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+    pub fn write_with<R>(
+        &self,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> impl Future<Output = io::Result<R>> {
         let inner = self.get_ref();
         self.registration
-            .async_io(Direction::Write, || op(inner))
-            .await
+            .async_io(Direction::Write, move || op(inner))
     }
 
     /// Poll form of [`read_with`](AsyncFd::read_with), for `AsyncRead` implementations.

@@ -11,6 +11,7 @@
 
 mod registration;
 mod scheduled_io;
+mod waiters;
 
 pub(crate) use registration::Registration;
 pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};

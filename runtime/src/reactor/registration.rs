@@ -11,12 +11,13 @@
 use std::future::{Future, poll_fn};
 use std::io;
 use std::os::fd::RawFd;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use sys::Token;
 
+use super::scheduled_io::WaitReady;
 use super::{Direction, ReactorHandle, ReadyEvent, ScheduledIo};
 use crate::task::coop;
 
@@ -122,29 +123,18 @@ impl Registration {
     }
 
     /// The async form of [`poll_io`](Registration::poll_io), for any number of waiters.
-    pub(crate) async fn async_io<R>(
-        &self,
-        direction: Direction,
-        mut op: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        let mut wait = pin!(self.io.readiness(direction));
-        poll_fn(|cx| {
-            let coop = ready!(coop::poll_proceed(cx));
-            loop {
-                let event = ready!(wait.as_mut().poll(cx))?;
-                match op() {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.io.clear_after_would_block(event);
-                        wait.set(self.io.readiness(direction));
-                    }
-                    result => {
-                        coop.made_progress();
-                        return Poll::Ready(result);
-                    }
-                }
-            }
-        })
-        .await
+    ///
+    /// A named future rather than an `async fn`: a task waiting in it holds one of these
+    /// inside its own future, so its size is paid per waiting connection (48 bytes with a
+    /// closure of two references, against 120 for the `async fn` and `poll_fn` it replaces).
+    pub(crate) fn async_io<R, F>(&self, direction: Direction, op: F) -> AsyncIo<'_, F>
+    where
+        F: FnMut() -> io::Result<R>,
+    {
+        AsyncIo {
+            wait: self.io.readiness(direction),
+            op,
+        }
     }
 
     /// Runs `op` once if `direction` is ready now; on `WouldBlock` clears that readiness.
@@ -169,5 +159,38 @@ impl Registration {
     /// Removes `fd` from the reactor. Our state goes first, then the poller's entry.
     pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
         self.handle.deregister(fd, self.token)
+    }
+}
+
+/// The future returned by [`Registration::async_io`].
+#[derive(Debug)]
+pub(crate) struct AsyncIo<'a, F> {
+    /// The current wait for readiness; renewed after every `WouldBlock`.
+    wait: WaitReady<'a>,
+    op: F,
+}
+
+// No field is pinned: `wait` is `Unpin` and `op` is only ever called through `&mut`.
+impl<F> Unpin for AsyncIo<'_, F> {}
+
+impl<R, F: FnMut() -> io::Result<R>> Future for AsyncIo<'_, F> {
+    type Output = io::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = self.get_mut();
+        let coop = ready!(coop::poll_proceed(cx));
+        loop {
+            let event = ready!(Pin::new(&mut this.wait).poll(cx))?;
+            match (this.op)() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // The wait completed (it holds no waiter); polled again, it waits afresh.
+                    this.wait.io().clear_after_would_block(event);
+                }
+                result => {
+                    coop.made_progress();
+                    return Poll::Ready(result);
+                }
+            }
+        }
     }
 }

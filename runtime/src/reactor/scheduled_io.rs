@@ -36,14 +36,13 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use slab::Slab;
 use sys::Readiness;
 
+use super::waiters::{Waiter, WaiterKey, Waiters, WakeList};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::wake::wake_caught;
 
 const READINESS_MASK: usize = 0b1_1111;
 const SHUTDOWN: usize = 1 << 5;
@@ -79,69 +78,6 @@ pub(crate) struct ReadyEvent {
 pub(crate) struct ScheduledIo {
     readiness: AtomicUsize,
     waiters: Mutex<Waiters>,
-}
-
-#[derive(Debug, Default)]
-struct Waiters {
-    reader: Option<Waker>,
-    writer: Option<Waker>,
-    list: Slab<Waiter>,
-    /// How many wakers have been stored in `list`: the next store's stamp (step 4).
-    stores: u64,
-}
-
-impl Waiters {
-    /// Stores `waker` in `waiter`, stamped after every wake that has begun (step 4).
-    fn store(waiter: &mut Waiter, stores: &mut u64, waker: Waker) {
-        waiter.waker = Some(waker);
-        waiter.stamp = *stores;
-        *stores += 1;
-    }
-}
-
-#[derive(Debug)]
-struct Waiter {
-    direction: Direction,
-    /// Taken by the driver when it wakes this waiter.
-    waker: Option<Waker>,
-    /// `Waiters::stores` when `waker` was stored: a wake that began later wakes it.
-    stamp: u64,
-}
-
-/// Wakers collected under the lock, woken after it is released. Wakes in batches of
-/// `BATCH` so a descriptor with thousands of waiters never allocates; step 4 of the
-/// protocol keeps the batches one consistent set.
-struct WakeList {
-    wakers: [Option<Waker>; WakeList::BATCH],
-    len: usize,
-}
-
-impl WakeList {
-    const BATCH: usize = 32;
-
-    fn new() -> WakeList {
-        WakeList {
-            wakers: std::array::from_fn(|_| None),
-            len: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == Self::BATCH
-    }
-
-    fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
-        self.len += 1;
-    }
-
-    fn wake_all(&mut self) {
-        // Caught: a foreign waker that panics must not stop the driver or the batch.
-        for waker in self.wakers[..self.len].iter_mut().filter_map(Option::take) {
-            wake_caught(waker);
-        }
-        self.len = 0;
-    }
 }
 
 impl Default for ScheduledIo {
@@ -294,21 +230,20 @@ impl ScheduledIo {
     }
 }
 
-impl WakeList {
-    fn extend_from(&mut self, waker: Option<Waker>) {
-        if let Some(waker) = waker {
-            self.push(waker);
-        }
-    }
-}
-
 /// The future returned by [`ScheduledIo::readiness`].
 #[derive(Debug)]
 pub(crate) struct WaitReady<'a> {
     io: &'a ScheduledIo,
     direction: Direction,
-    /// Our entry in the waiter slab, once we have waited.
-    key: Option<usize>,
+    /// Our entry in the waiter list, once we have waited.
+    key: Option<WaiterKey>,
+}
+
+impl<'a> WaitReady<'a> {
+    /// The registration this waits on.
+    pub(crate) fn io(&self) -> &'a ScheduledIo {
+        self.io
+    }
 }
 
 impl Future for WaitReady<'_> {
@@ -332,27 +267,20 @@ impl Future for WaitReady<'_> {
         let Waiters { list, stores, .. } = &mut *waiters;
         match this.key {
             Some(key) => {
-                let waiter = &mut list[key];
+                let waiter = list.get_mut(key);
                 match &waiter.waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => Waiters::store(waiter, stores, cx.waker().clone()),
                 }
             }
             None => {
-                // Most registrations have one waiter at a time (a connection's task): room
-                // for one, not the four a growing slab starts with (120 bytes more per
-                // idle connection, for good).
-                if list.capacity() == 0 {
-                    list.reserve_exact(1);
-                }
-                let entry = list.vacant_entry();
-                this.key = Some(entry.key());
-                let waiter = entry.insert(Waiter {
+                let key = list.insert(Waiter {
                     direction: this.direction,
                     waker: None,
                     stamp: 0,
                 });
-                Waiters::store(waiter, stores, cx.waker().clone());
+                this.key = Some(key);
+                Waiters::store(list.get_mut(key), stores, cx.waker().clone());
             }
         }
         Poll::Pending
@@ -389,10 +317,11 @@ pub(crate) fn gone() -> io::Error {
 
 #[cfg(test)]
 mod tests {
+    use super::super::waiters::WaiterList;
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
+    use std::task::{Wake, Waker};
 
     struct Count(AtomicUsize);
 
@@ -441,17 +370,26 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_waiter_takes_one_slot_not_four() {
+    fn a_lone_waiter_is_stored_inline_and_a_second_still_finds_room() {
         let io = ScheduledIo::default();
-        let (_, waker) = counter();
+        let (count, waker) = counter();
         let mut cx = Context::from_waker(&waker);
         let mut reader = Box::pin(io.readiness(Direction::Read));
         assert!(reader.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(io.waiters.lock().list.capacity(), 1);
-        // A second waiter still finds room (the slab grows as usual).
+        assert!(matches!(io.waiters.lock().list, WaiterList::One(_)));
         let mut writer = Box::pin(io.readiness(Direction::Write));
         assert!(writer.as_mut().poll(&mut cx).is_pending());
         assert_eq!(io.waiters.lock().list.len(), 2);
+        // Both keys still reach their waiters after the move to a slab.
+        io.set_readiness(1, Readiness::READABLE | Readiness::WRITABLE);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(reader.as_mut().poll(&mut cx).is_ready());
+        assert!(writer.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn a_waiting_future_is_two_words() {
+        assert_eq!(size_of::<WaitReady<'_>>(), 2 * size_of::<usize>());
     }
 
     #[test]
@@ -475,7 +413,7 @@ mod tests {
         assert!(writer.as_mut().poll(&mut cx).is_pending());
         drop(futures);
         drop(writer);
-        assert!(io.waiters.lock().list.is_empty(), "waiters removed on drop");
+        assert_eq!(io.waiters.lock().list.len(), 0, "waiters removed on drop");
     }
 
     /// A waiter whose first wake plays another worker: it runs the woken task at once,
