@@ -167,11 +167,8 @@ fn assert_the_helper_sees_an_inheritable_descriptor() {
     let inheritable = a.as_fd().try_clone_to_owned().unwrap();
     let fd = inheritable.as_raw_fd();
     // SAFETY: F_SETFD takes no pointer; `fd` is open and ours.
-    assert_eq!(
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) },
-        0,
-        "clear FD_CLOEXEC"
-    );
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    assert_eq!(rc, 0, "clear FD_CLOEXEC");
     assert_eq!(inheritable_fds().get(&fd), Some(&fd_target(fd)));
     for start in [Start::Spawn, Start::ForkExec] {
         let table = helper_fd_table(start).unwrap();
