@@ -7,6 +7,7 @@
 //! this file at full size in release.
 
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -48,9 +49,12 @@ impl Ledger {
 }
 
 /// Parks a task on `op` (its first `Pending`), then aborts it and awaits the
-/// cancellation: the task's stream is dropped mid-operation.
+/// cancellation: the task's socket `fd` is dropped mid-operation, and is closed by the
+/// time the `JoinHandle` reports the cancellation (nothing else in this process opens a
+/// descriptor meanwhile, so the number cannot have been reused).
 async fn abort_when_parked<T: Send + 'static>(
     op: impl Future<Output = T> + Send + 'static,
+    fd: RawFd,
     what: &str,
 ) {
     let parked = Arc::new(AtomicUsize::new(0));
@@ -61,6 +65,13 @@ async fn abort_when_parked<T: Send + 'static>(
     assert!(
         err.is_some_and(|e| e.is_cancelled()),
         "{what}: not cancelled"
+    );
+    // SAFETY: F_GETFD takes no pointer; on a closed descriptor it fails with EBADF.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    let errno = io::Error::last_os_error().raw_os_error();
+    assert!(
+        flags == -1 && errno == Some(libc::EBADF),
+        "{what}: fd {fd} still open when the JoinHandle reported the cancellation"
     );
 }
 
@@ -88,10 +99,11 @@ async fn rst_close(first: TcpStream, mut second: TcpStream) {
 /// `reader`'s task is parked in a read when it is aborted; `other` then sees EOF.
 async fn drop_mid_read<S>(mut reader: S, mut other: S)
 where
-    S: AsyncReadExt + Unpin + Send + 'static,
+    S: AsyncReadExt + AsRawFd + Unpin + Send + 'static,
 {
+    let fd = reader.as_raw_fd();
     let read = async move { reader.read(&mut [0u8; 8]).await };
-    abort_when_parked(read, "abort a parked read").await;
+    abort_when_parked(read, fd, "abort a parked read").await;
     let n = within(
         LIMIT,
         "EOF after the reader's drop",
@@ -105,6 +117,7 @@ where
 /// `writer`'s task fills the send buffer and is parked on it when it is aborted; `other`
 /// then reads exactly the bytes the writes reported, and EOF.
 async fn drop_mid_write(mut writer: TcpStream, mut other: TcpStream) {
+    let fd = writer.as_raw_fd();
     let written = Arc::new(AtomicUsize::new(0));
     let count = written.clone();
     let write = async move {
@@ -114,7 +127,7 @@ async fn drop_mid_write(mut writer: TcpStream, mut other: TcpStream) {
             count.fetch_add(n, Ordering::SeqCst);
         }
     };
-    abort_when_parked(write, "abort a writer parked on a full buffer").await;
+    abort_when_parked(write, fd, "abort a writer parked on a full buffer").await;
     let mut got = Vec::new();
     within(LIMIT, "read what was written", other.read_to_end(&mut got))
         .await
@@ -171,8 +184,9 @@ async fn udp_cycle(i: usize) {
             assert_eq!(&buf[..n], b"pong");
         }
         _ => {
+            let fd = b.as_raw_fd();
             let recv = async move { b.recv_from(&mut [0u8; 8]).await.map(|_| ()) };
-            abort_when_parked(recv, "abort a parked UDP receive").await;
+            abort_when_parked(recv, fd, "abort a parked UDP receive").await;
         }
     }
 }
