@@ -61,9 +61,13 @@ async fn socket_group(step: usize, dir: &Path, churn: &Churn) -> Vec<Box<dyn AsF
     match step % 5 {
         0 => {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mut client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            // Every tenth by name: resolved by the C library on a blocking-pool thread.
+            let mut client = match step % 10 {
+                0 => TcpStream::connect(("localhost", port)).await,
+                _ => TcpStream::connect(("127.0.0.1", port)).await,
+            }
+            .unwrap();
             let (mut server, _) = within(LIMIT, "tcp accept", listener.accept())
                 .await
                 .unwrap();
@@ -145,7 +149,8 @@ async fn churn_task(task: usize, dir: Arc<TempDir>, churn: Arc<Churn>) {
 
 /// Builds runtimes of `flavor` one after another until the churn is over; each listens
 /// for a signal (its own descriptor on the signal pipe), sleeps, runs `TASKS` churning
-/// tasks, and is dropped with whatever it still holds.
+/// tasks and a blocking-pool job that opens and closes socket pairs, and is dropped with
+/// whatever it still holds.
 fn churn_thread(flavor: Flavor, dir: Arc<TempDir>, churn: Arc<Churn>) {
     while churn.keep_going() {
         let rt = flavor.build();
@@ -156,6 +161,16 @@ fn churn_thread(flavor: Flavor, dir: Arc<TempDir>, churn: Arc<Churn>) {
             let tasks: Vec<_> = (0..TASKS)
                 .map(|task| runtime::spawn(churn_task(task, dir.clone(), churn.clone())))
                 .collect();
+            let handle = runtime::Handle::current();
+            let from_blocking = churn.clone();
+            let blocking = runtime::spawn_blocking(move || {
+                let _runtime = handle.enter();
+                for _ in 0..STEPS {
+                    drop((UnixStream::pair().unwrap(), UnixDatagram::pair().unwrap()));
+                    from_blocking.opened.fetch_add(4, Ordering::SeqCst);
+                }
+            });
+            blocking.await.unwrap();
             for task in tasks {
                 task.await.unwrap();
             }
@@ -212,7 +227,8 @@ fn spawn_and_check(children: usize, inherited: &FdTable, churn: &Churn) {
 // Steps: first show that the check sees a descriptor left inheritable on purpose (then
 // closed); record the descriptors this process was given without FD_CLOEXEC; start one
 // churning thread per flavor (each builds runtimes one after another: 4 tasks, each with
-// up to 12 socket groups open, plus a signal listener and a timer); once sockets are
+// up to 12 socket groups open, plus a signal listener, a timer, name lookups and a
+// blocking-pool thread opening socket pairs); once sockets are
 // moving, a third thread starts the helpers (`ls -l /proc/self/fd`) one after another and
 // checks each table; the churn goes on until the helpers are done and 20,000 sockets were
 // opened; every thread is joined.
