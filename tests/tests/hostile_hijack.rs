@@ -1,7 +1,7 @@
 //! Hostile hijack: another process on the host cannot take over our ports. When the suite
 //! runs as root, an intruder child that drops to uid/gid 65534 binds our default TCP
-//! listener's port and our unicast UDP port with SO_REUSEADDR and SO_REUSEPORT, and our
-//! multicast receiver's port; a same-uid intruder tries our ports with SO_REUSEPORT alone.
+//! listeners' ports and our unicast UDP ports (bound to 127.0.0.1 and to the wildcard)
+//! with SO_REUSEADDR and SO_REUSEPORT, and our multicast receiver's port; a same-uid intruder tries our ports with SO_REUSEPORT alone.
 //! Every TCP and unicast UDP bind gets `EADDRINUSE`; the intruder never receives a
 //! datagram sent to our unicast socket, while ours receives every one. Not root: each test
 //! prints why and returns.
@@ -111,6 +111,10 @@ fn intrude(spec: &str) {
     };
     let drop_privileges = next("drop=") == "1";
     let (tcp, udp): (u16, u16) = (next("tcp=").parse().unwrap(), next("udp=").parse().unwrap());
+    let (wild_tcp, wild_udp): (u16, u16) = (
+        next("wtcp=").parse().unwrap(),
+        next("wudp=").parse().unwrap(),
+    );
     let multicast = next("mcast=");
     let opt_in: u16 = next("optin=").parse().unwrap();
     if drop_privileges {
@@ -125,19 +129,24 @@ fn intrude(spec: &str) {
         false => &[libc::SO_REUSEPORT],
     };
     let mut bound = Vec::new();
-    for (proto, ty, port) in [
-        ("tcp", libc::SOCK_STREAM, tcp),
-        ("udp", libc::SOCK_DGRAM, udp),
+    // Our address and the wildcard on our specific binds; our address, more specific
+    // than the wildcard (it would win the lookup), on our wildcard binds.
+    let (any, tcp_ty, udp_ty) = (Ipv4Addr::UNSPECIFIED, libc::SOCK_STREAM, libc::SOCK_DGRAM);
+    for (proto, ty, ip, port) in [
+        ("tcp", tcp_ty, LO, tcp),
+        ("tcp", tcp_ty, any, tcp),
+        ("tcpwild", tcp_ty, LO, wild_tcp),
+        ("udp", udp_ty, LO, udp),
+        ("udp", udp_ty, any, udp),
+        ("udpwild", udp_ty, LO, wild_udp),
     ] {
-        for ip in [LO, Ipv4Addr::UNSPECIFIED] {
-            let result = raw_bind(ty, SocketAddrV4::new(ip, port), reuse);
-            println!(
-                "BIND {proto} {ip} {}",
-                result.as_ref().err().copied().unwrap_or(0)
-            );
-            if let (Ok(fd), libc::SOCK_DGRAM) = (result, ty) {
-                bound.push((format!("udp {ip}"), std::net::UdpSocket::from(fd)));
-            }
+        let result = raw_bind(ty, SocketAddrV4::new(ip, port), reuse);
+        println!(
+            "BIND {proto} {ip} {}",
+            result.as_ref().err().copied().unwrap_or(0)
+        );
+        if let (Ok(fd), libc::SOCK_DGRAM) = (result, ty) {
+            bound.push((format!("{proto} {ip}"), std::net::UdpSocket::from(fd)));
         }
     }
     let result = raw_bind(libc::SOCK_STREAM, SocketAddrV4::new(LO, opt_in), reuse);
@@ -253,41 +262,50 @@ fn run_intruder(spec: &str, traffic: impl FnOnce()) -> Report {
     report
 }
 
-/// Our side of the traffic: `SENT` connections to our listener, all accepted by it;
-/// `SENT` datagrams to our unicast socket, and to the group if we have a receiver, all
-/// received by ours.
+/// Our side of the traffic: `SENT` connections to 127.0.0.1 at each listener's port, all
+/// accepted by it; `SENT` datagrams to 127.0.0.1 at each unicast socket's port, and to the
+/// group if we have a receiver, all received by ours.
 async fn our_traffic(
-    listener: &TcpListener,
-    unicast: &UdpSocket,
+    listeners: &[&TcpListener],
+    unicast: &[&UdpSocket],
     multicast: Option<(&UdpSocket, Ipv4Addr)>,
 ) {
-    let addr = listener.local_addr().unwrap();
-    for _ in 0..SENT {
-        let _client = within(LIMIT, "connect to our listener", TcpStream::connect(addr))
+    for listener in listeners {
+        let port = listener.local_addr().unwrap().port();
+        for _ in 0..SENT {
+            let _client = within(
+                LIMIT,
+                "connect to our listener",
+                TcpStream::connect((LO, port)),
+            )
             .await
             .unwrap();
-        within(LIMIT, "our listener accepts", listener.accept())
-            .await
-            .unwrap();
+            within(LIMIT, "our listener accepts", listener.accept())
+                .await
+                .unwrap();
+        }
     }
     let sender = UdpSocket::bind((LO, 0)).await.unwrap();
     sender.set_multicast_if_v4(LO).unwrap();
     sender.set_multicast_loop_v4(true).unwrap();
     let mut buf = [0u8; 64];
-    for i in 0..SENT {
-        let message = format!("unicast {i}");
-        sender
-            .send_to(message.as_bytes(), unicast.local_addr().unwrap())
-            .await
-            .unwrap();
-        let n = within(LIMIT, "our unicast socket receives", unicast.recv(&mut buf))
-            .await
-            .unwrap();
-        assert_eq!(
-            &buf[..n],
-            message.as_bytes(),
-            "datagram {i} to our unicast socket"
-        );
+    for socket in unicast {
+        let port = socket.local_addr().unwrap().port();
+        for i in 0..SENT {
+            let message = format!("unicast {i}");
+            sender
+                .send_to(message.as_bytes(), (LO, port))
+                .await
+                .unwrap();
+            let n = within(LIMIT, "our unicast socket receives", socket.recv(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(
+                &buf[..n],
+                message.as_bytes(),
+                "datagram {i} to our port {port}"
+            );
+        }
     }
     if let Some((receiver, group)) = multicast {
         let port = receiver.local_addr().unwrap().port();
@@ -317,9 +335,16 @@ async fn our_traffic(
 fn attempt(flavor: Flavor, drop_privileges: bool) -> (Report, bool) {
     let rt = flavor.build();
     let group = group(flavor);
-    let (listener, unicast, multicast, opt_in) = rt.block_on(async {
-        let listener = TcpListener::bind((LO, 0)).await.unwrap();
-        let unicast = UdpSocket::bind((LO, 0)).await.unwrap();
+    let any = Ipv4Addr::UNSPECIFIED;
+    let (listeners, unicast, multicast, opt_in) = rt.block_on(async {
+        let listeners = [
+            TcpListener::bind((LO, 0)).await.unwrap(),
+            TcpListener::bind((any, 0)).await.unwrap(),
+        ];
+        let unicast = [
+            UdpSocket::bind((LO, 0)).await.unwrap(),
+            UdpSocket::bind((any, 0)).await.unwrap(),
+        ];
         let multicast = match UdpSocket::bind_multicast_v4(group, 0, LO) {
             Ok(receiver) => Some(receiver),
             Err(e) => {
@@ -333,7 +358,7 @@ fn attempt(flavor: Flavor, drop_privileges: bool) -> (Report, bool) {
         opt_in.bind((LO, 0).into()).unwrap();
         let opt_in = opt_in.listen(16).unwrap();
         (
-            listener,
+            listeners,
             unicast,
             multicast.filter(|_| drop_privileges),
             opt_in,
@@ -344,31 +369,34 @@ fn attempt(flavor: Flavor, drop_privileges: bool) -> (Report, bool) {
         None => "none".to_owned(),
     };
     let spec = format!(
-        "drop={} tcp={} udp={} mcast={mcast} optin={}",
+        "drop={} tcp={} udp={} wtcp={} wudp={} mcast={mcast} optin={}",
         u8::from(drop_privileges),
-        listener.local_addr().unwrap().port(),
-        unicast.local_addr().unwrap().port(),
+        listeners[0].local_addr().unwrap().port(),
+        unicast[0].local_addr().unwrap().port(),
+        listeners[1].local_addr().unwrap().port(),
+        unicast[1].local_addr().unwrap().port(),
         opt_in.local_addr().unwrap().port(),
     );
     let report = run_intruder(&spec, || {
         rt.block_on(our_traffic(
-            &listener,
-            &unicast,
+            &[&listeners[0], &listeners[1]],
+            &[&unicast[0], &unicast[1]],
             multicast.as_ref().map(|m| (m, group)),
         ));
     });
     (report, multicast.is_some())
 }
 
-/// Asserts every TCP and unicast UDP bind in `report` failed with EADDRINUSE (four: our
-/// address and the wildcard, per protocol).
+/// Asserts every TCP and unicast UDP bind in `report` failed with EADDRINUSE (six: our
+/// address and the wildcard on our specific bind, our address on our wildcard bind, per
+/// protocol).
 fn assert_unicast_binds_refused(report: &Report) {
     let unicast: Vec<_> = report
         .binds
         .iter()
         .filter(|(what, _)| what.starts_with("tcp") || what.starts_with("udp"))
         .collect();
-    assert_eq!(unicast.len(), 4, "{report:?}");
+    assert_eq!(unicast.len(), 6, "{report:?}");
     for (what, errno) in unicast {
         assert_eq!(
             *errno,
@@ -390,8 +418,10 @@ fn opt_in_bind(report: &Report) -> i32 {
 rt_test! {
     // Proves that an unprivileged intruder (uid and gid 65534) cannot take our ports: its
     // binds of our default TCP listener's port and of our unicast UDP port, on our address
-    // and on the wildcard, each with SO_REUSEADDR and SO_REUSEPORT, all fail with
-    // EADDRINUSE, and our listener and socket still get every connection and datagram.
+    // and on the wildcard, and on 127.0.0.1 (more specific, so it would win the lookup) at
+    // the ports of our wildcard-bound listener and UDP socket, each with SO_REUSEADDR and
+    // SO_REUSEPORT, all fail with EADDRINUSE, and our listeners and sockets still get
+    // every connection and datagram.
     // Our multicast receiver's port is shared by design (DESIGN.md's reuse table: both
     // options on, so several receivers on a host can share a group): the kernel lets the
     // intruder bind it (both sockets have SO_REUSEADDR), our receiver still gets every
@@ -430,8 +460,7 @@ rt_test! {
 
     // Proves that SO_REUSEPORT alone does not let a process of our own uid share our
     // default TCP listener's port or our unicast UDP port: neither has SO_REUSEPORT set
-    // (DESIGN.md), so every bind, on our address and on the wildcard, fails with
-    // EADDRINUSE, and ours still get every connection and datagram. The control: the same
+    // (DESIGN.md), so every bind (the same six as above) fails with EADDRINUSE, and ours still get every connection and datagram. The control: the same
     // intruder does bind the port of our listener that opted in to SO_REUSEPORT (the
     // sharding opt-in), which is why the default leaves it off, and shows a successful
     // hijack would be seen.
