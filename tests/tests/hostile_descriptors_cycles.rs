@@ -16,6 +16,7 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use runtime::task::JoinHandle;
 use tests::net::{SelfChild, TempDir, child_mode, within};
+use tests::procfs::vm_rss_bytes;
 use tests::rt::{Flavor, count_when_pending, fd_count, soak, yield_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -27,6 +28,8 @@ const CHILD_LIMIT: Duration = Duration::from_secs(120);
 
 /// Counts cycles and compares the descriptor count with the baseline every `every`.
 struct Ledger {
+    /// VmRSS after the warm-up, for the report.
+    rss_before: u64,
     baseline: usize,
     every: usize,
     cycles: usize,
@@ -255,6 +258,7 @@ async fn all_cycles(tcp: usize, udp: usize, unix: usize) -> Ledger {
         unix_cycle(&dir, i).await;
     }
     let mut ledger = Ledger {
+        rss_before: vm_rss_bytes(),
         baseline: fd_count(),
         every: soak(5_000),
         cycles: 0,
@@ -338,9 +342,12 @@ fn child_body_socket_cycles() {
     assert_eq!(ledger.cycles, tcp + udp + unix);
     assert_eq!(ledger.checks, ledger.cycles / ledger.every);
     println!(
-        "\n{DONE} {tcp} TCP + {udp} UDP + {unix} Unix cycles, {} checks at {} fds, in {:?}",
+        "\n{DONE} {tcp} TCP + {udp} UDP + {unix} Unix cycles, {} checks at {} fds, in {:?}; \
+         RSS {} KiB after the warm-up, {} KiB at the end",
         ledger.checks,
         ledger.baseline,
-        start.elapsed()
+        start.elapsed(),
+        ledger.rss_before / 1024,
+        vm_rss_bytes() / 1024,
     );
 }
