@@ -149,8 +149,8 @@ async fn churn_task(task: usize, dir: Arc<TempDir>, churn: Arc<Churn>) {
 
 /// Builds runtimes of `flavor` one after another until the churn is over; each listens
 /// for a signal (its own descriptor on the signal pipe), sleeps, runs `TASKS` churning
-/// tasks and a blocking-pool job that opens and closes socket pairs, and is dropped with
-/// whatever it still holds.
+/// tasks, a blocking-pool job that opens and closes socket pairs, and a task that parks
+/// forever holding TCP sockets, which the runtime's drop closes.
 fn churn_thread(flavor: Flavor, dir: Arc<TempDir>, churn: Arc<Churn>) {
     while churn.keep_going() {
         let rt = flavor.build();
@@ -161,6 +161,13 @@ fn churn_thread(flavor: Flavor, dir: Arc<TempDir>, churn: Arc<Churn>) {
             let tasks: Vec<_> = (0..TASKS)
                 .map(|task| runtime::spawn(churn_task(task, dir.clone(), churn.clone())))
                 .collect();
+            // Parked on nothing when the runtime drops, holding a socket group: the
+            // drop closes them.
+            let (parked_dir, parked_churn) = (dir.clone(), churn.clone());
+            drop(runtime::spawn(async move {
+                let _held = socket_group(0, parked_dir.path(), &parked_churn).await;
+                std::future::pending::<()>().await;
+            }));
             let handle = runtime::Handle::current();
             let from_blocking = churn.clone();
             let blocking = runtime::spawn_blocking(move || {
@@ -226,12 +233,12 @@ fn spawn_and_check(children: usize, inherited: &FdTable, churn: &Churn) {
 // see only 0, 1, 2 and the descriptors this process itself inherited.
 // Steps: first show that the check sees a descriptor left inheritable on purpose (then
 // closed); record the descriptors this process was given without FD_CLOEXEC; start one
-// churning thread per flavor (each builds runtimes one after another: 4 tasks, each with
-// up to 12 socket groups open, plus a signal listener, a timer, name lookups and a
-// blocking-pool thread opening socket pairs); once sockets are
-// moving, a third thread starts the helpers (`ls -l /proc/self/fd`) one after another and
-// checks each table; the churn goes on until the helpers are done and 20,000 sockets were
-// opened; every thread is joined.
+// churning thread per flavor, each building runtimes one after another (4 tasks, each
+// with up to 12 socket groups open; a signal listener, a timer, name lookups, a
+// blocking-pool thread opening socket pairs, and a task parked forever on its sockets
+// when the runtime drops); once sockets are moving, a third thread starts the helpers
+// (`ls -l /proc/self/fd`) one after another and checks each table; the churn goes on
+// until the helpers are done and 20,000 sockets were opened; every thread is joined.
 #[test]
 fn children_started_during_socket_churn_inherit_none_of_our_descriptors() {
     assert_the_helper_sees_an_inheritable_descriptor();
