@@ -1,10 +1,11 @@
 //! Hostile hijack: another process on the host cannot take over our ports. When the suite
 //! runs as root, an intruder child that drops to uid/gid 65534 binds our default TCP
-//! listeners' ports and our unicast UDP ports (bound to 127.0.0.1, to 0.0.0.0 and to `::`)
-//! with SO_REUSEADDR and SO_REUSEPORT, and our multicast receiver's port; a same-uid intruder tries our ports with SO_REUSEPORT alone.
-//! Every TCP and unicast UDP bind gets `EADDRINUSE`; the intruder never receives a
-//! datagram sent to our unicast socket, while ours receives every one. Not root: each test
-//! prints why and returns.
+//! listeners' ports and our unicast UDP ports (bound to 127.0.0.1, to 0.0.0.0 and to
+//! `::`) with SO_REUSEADDR and SO_REUSEPORT, and our multicast receiver's port; a same-uid
+//! intruder tries our ports with SO_REUSEPORT alone. Every TCP and unicast UDP bind gets
+//! `EADDRINUSE`; the intruder never receives a datagram sent to our unicast sockets, while
+//! ours receive every one. Not root: each test prints why and returns. The intruder's code
+//! is `tests::intruder`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
@@ -251,11 +252,9 @@ fn dual_stack(socket: &impl AsFd) -> bool {
     sockopt_int(socket, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) == 0
 }
 
-/// Binds our sockets in a runtime of `flavor` (a default TCP listener, a unicast UDP
-/// socket, a multicast receiver if the intruder drops privileges, and a TCP listener that
-/// opted in to SO_REUSEPORT), runs the intruder (dropping privileges or not) against them
-/// while our traffic flows, and returns its report and whether we had a multicast
-/// receiver.
+/// Binds [`Ours`] in a runtime of `flavor` (the multicast receiver only if the intruder
+/// drops privileges), runs the intruder (dropping privileges or not) against them while
+/// our traffic flows, and returns what it found.
 fn attempt(flavor: Flavor, drop_privileges: bool) -> Attempt {
     let rt = flavor.build();
     let group = group(flavor);
@@ -307,9 +306,9 @@ fn attempt(flavor: Flavor, drop_privileges: bool) -> Attempt {
     }
 }
 
-/// Asserts every TCP and unicast UDP bind in `report` failed with EADDRINUSE (six: our
-/// address and the wildcard on our specific bind, our address on our wildcard bind, per
-/// protocol).
+/// Asserts every TCP and unicast UDP bind the intruder tried failed with EADDRINUSE: per
+/// protocol, 127.0.0.1 and 0.0.0.0 on our 127.0.0.1 bind, 127.0.0.1 on our 0.0.0.0 bind,
+/// `::1` (and 127.0.0.1 when dual-stack) on our `::` bind.
 fn assert_unicast_binds_refused(attempt: &Attempt) {
     let report = &attempt.report;
     let unicast: Vec<_> = report
