@@ -1,12 +1,13 @@
 //! Hostile descriptors, part 2: 30,000 TCP connection cycles (FIN and RST, either side
 //! closing first, a stream dropped while its task is parked in a read, and while its
 //! writer is parked on a full send buffer), then 10,000 UDP and 10,000 Unix (stream and
-//! datagram) cycles, on each flavor: the process's descriptor count is back at its
-//! baseline after every 5,000 cycles. Each flavor runs in a child process of this binary,
+//! datagram) cycles, on each flavor, 8 tasks side by side: the process's descriptor count
+//! is back at its baseline after every 5,000 cycles. Each flavor runs in a child process of this binary,
 //! so no other test's descriptors count. Sizes go through [`tests::rt::soak`]; CI runs
 //! this file at full size in release.
 
 use std::io;
+use std::ops::Range;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use runtime::task::JoinHandle;
-use tests::net::{SelfChild, TempDir, child_mode, within};
+use tests::net::{SelfChild, TempDir, child_mode, fd_target, within};
 use tests::procfs::vm_rss_bytes;
 use tests::rt::{Flavor, count_when_pending, fd_count, soak, yield_until};
 
@@ -37,13 +38,15 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn tick(&mut self, what: &str) {
-        self.cycles += 1;
+    /// `n` more cycles of `family` are done: compares the count if that completes a
+    /// multiple of `every`.
+    fn add(&mut self, n: usize, family: Family) {
+        self.cycles += n;
         if self.cycles % self.every == 0 {
             let now = fd_count();
             assert_eq!(
                 now, self.baseline,
-                "open descriptors after {} cycles (the last {what})",
+                "open descriptors after {} cycles (the last {family:?})",
                 self.cycles
             );
             self.checks += 1;
@@ -53,13 +56,14 @@ impl Ledger {
 
 /// Parks a task on `op` (its first `Pending`), then aborts it and awaits the
 /// cancellation: the task's socket `fd` is dropped mid-operation, and is closed by the
-/// time the `JoinHandle` reports the cancellation (nothing else in this process opens a
-/// descriptor meanwhile, so the number cannot have been reused).
+/// time the `JoinHandle` reports the cancellation: `fd` is gone or (reused by another
+/// lane) names another socket.
 async fn abort_when_parked<T: Send + 'static>(
     op: impl Future<Output = T> + Send + 'static,
     fd: RawFd,
     what: &str,
 ) {
+    let target = fd_target(fd);
     let parked = Arc::new(AtomicUsize::new(0));
     let task: JoinHandle<T> = runtime::spawn(count_when_pending(op, parked.clone()));
     yield_until(|| parked.load(Ordering::SeqCst) == 1).await;
@@ -69,12 +73,10 @@ async fn abort_when_parked<T: Send + 'static>(
         err.is_some_and(|e| e.is_cancelled()),
         "{what}: not cancelled"
     );
-    // SAFETY: F_GETFD takes no pointer; on a closed descriptor it fails with EBADF.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    let errno = io::Error::last_os_error().raw_os_error();
+    let now = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
     assert!(
-        flags == -1 && errno == Some(libc::EBADF),
-        "{what}: fd {fd} still open when the JoinHandle reported the cancellation"
+        now.is_none_or(|now| now.to_string_lossy() != target),
+        "{what}: fd {fd} ({target}) still open when the JoinHandle reported the cancellation"
     );
 }
 
@@ -247,15 +249,69 @@ async fn unix_cycle(dir: &TempDir, i: usize) {
     }
 }
 
-/// The child's whole run: a warm-up of every kind of cycle, the baseline, then the TCP,
-/// UDP and Unix cycles, checked every 5,000. Returns the ledger.
+/// Cycles run side by side, each lane a task with its own listener and directory.
+const LANES: usize = 8;
+
+/// What one lane cycles through.
+struct Lane {
+    listener: TcpListener,
+    dir: TempDir,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Family {
+    Tcp,
+    Udp,
+    Unix,
+}
+
+impl Lane {
+    async fn new() -> Lane {
+        Lane {
+            listener: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            dir: TempDir::new("hostile-cycles"),
+        }
+    }
+
+    async fn cycle(&self, family: Family, i: usize) {
+        match family {
+            Family::Tcp => tcp_cycle(&self.listener, i).await,
+            Family::Udp => udp_cycle(i).await,
+            Family::Unix => unix_cycle(&self.dir, i).await,
+        }
+    }
+}
+
+/// Runs cycles `range` of `family` spread over the lanes, a task per lane, and waits for
+/// them all.
+async fn run_chunk(lanes: &[Arc<Lane>], family: Family, range: Range<usize>) {
+    let tasks: Vec<_> = lanes
+        .iter()
+        .enumerate()
+        .map(|(l, lane)| {
+            let (lane, range) = (lane.clone(), range.clone());
+            runtime::spawn(async move {
+                for i in range.skip(l).step_by(LANES) {
+                    lane.cycle(family, i).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// The child's whole run: a warm-up of every kind of cycle in every lane, the baseline,
+/// then the TCP, UDP and Unix cycles in chunks of 5,000 over the lanes, the count checked
+/// after each chunk. Returns the ledger.
 async fn all_cycles(tcp: usize, udp: usize, unix: usize) -> Ledger {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dir = TempDir::new("hostile-cycles");
-    for i in 0..6 {
-        tcp_cycle(&listener, i).await;
-        udp_cycle(i).await;
-        unix_cycle(&dir, i).await;
+    let mut lanes = Vec::new();
+    for _ in 0..LANES {
+        lanes.push(Arc::new(Lane::new().await));
+    }
+    for family in [Family::Tcp, Family::Udp, Family::Unix] {
+        run_chunk(&lanes, family, 0..6 * LANES).await;
     }
     let mut ledger = Ledger {
         rss_before: vm_rss_bytes(),
@@ -264,17 +320,12 @@ async fn all_cycles(tcp: usize, udp: usize, unix: usize) -> Ledger {
         cycles: 0,
         checks: 0,
     };
-    for i in 0..tcp {
-        tcp_cycle(&listener, i).await;
-        ledger.tick("TCP");
-    }
-    for i in 0..udp {
-        udp_cycle(i).await;
-        ledger.tick("UDP");
-    }
-    for i in 0..unix {
-        unix_cycle(&dir, i).await;
-        ledger.tick("Unix");
+    for (family, n) in [(Family::Tcp, tcp), (Family::Udp, udp), (Family::Unix, unix)] {
+        for start in (0..n).step_by(ledger.every) {
+            let end = n.min(start + ledger.every);
+            run_chunk(&lanes, family, start..end).await;
+            ledger.add(end - start, family);
+        }
     }
     assert_eq!(fd_count(), ledger.baseline, "open descriptors at the end");
     ledger
@@ -290,10 +341,14 @@ async fn all_cycles(tcp: usize, udp: usize, unix: usize) -> Ledger {
 // exactly its baseline of open descriptors; and every cycle ends as it must (the bytes
 // arrive, then EOF; the RST is reported as ConnectionReset; a dropped writer's peer
 // receives exactly the bytes its writes reported).
-// Steps: a child process of this binary, told the flavor, runs every kind of cycle
-// once, takes /proc/self/fd's count as the baseline, runs the cycles one after another
-// in `block_on` and compares the count every 5,000 and at the end; the parent checks
-// its exit status and its report.
+// Also: a task aborted while parked has closed its socket by the time its JoinHandle
+// reports the cancellation.
+// Steps: a child process of this binary, told the flavor, opens 8 lanes (a listener and
+// a directory each), runs every kind of cycle in every lane, takes /proc/self/fd's
+// count as the baseline, then runs the cycles in chunks of 5,000, each chunk spread
+// over 8 tasks (one per lane, cycles one after another within a task), and compares
+// the count after every chunk and at the end; the parent checks its exit status and
+// its report.
 // Each flavor is a test of its own; the child's watchdog (it is killed after 120 s) is
 // the hang guard, as the full size takes longer than `rt_test!`'s 30 s on a busy machine.
 mod socket_cycles_return_to_the_baseline_descriptor_count {
