@@ -23,6 +23,7 @@ use runtime::Handle;
 use runtime::task::{JoinHandle, yield_now};
 use runtime::time::{interval, sleep};
 use tests::net::{SelfChild, child_mode};
+use tests::procfs::vm_rss_bytes;
 use tests::rt::{
     Flavor, Mailbox, MailboxSender, baseline_counts_after, mailbox, settled_counts, soak,
 };
@@ -565,6 +566,10 @@ mod spawn_storm_from_a_task_leaves_every_yielding_task_progressing {
 const CYCLES_MODE: &str = "RT_SOAK_CYCLES_CHILD";
 const CYCLES_CHILD: &str = "child_body_build_use_drop_cycles";
 const CYCLES_DONE: &str = "CYCLES-DONE";
+/// Cycles run before the RSS baseline is taken.
+const RSS_WARM_UP: usize = 50;
+/// Most the resident set may grow over all the cycles.
+const MAX_RSS_GROWTH: u64 = 2 * 1024 * 1024;
 
 /// One runtime's life: a TCP echo, tasks parked on I/O, on a timer and on nothing, a
 /// blocking job, a sleep; then the drop.
@@ -601,11 +606,14 @@ fn one_cycle(flavor: Flavor) {
 }
 
 // Proves that 2,000 build/use/drop cycles, alternating the flavors, leave the process with
-// exactly the descriptors and threads it had before: whatever a runtime, its workers, its
-// blocking pool, its sockets and its tasks take, the drop gives back.
-// Steps: a child process of this binary (so no other test's descriptors or threads count)
-// runs a warm-up cycle per flavor, records /proc/self/fd and /proc/self/task counts, runs
-// the cycles and compares, midway and at the end; the parent checks it exited cleanly.
+// exactly the descriptors and threads it had before, and a resident set less than 2 MiB
+// larger: whatever a runtime, its workers, its blocking pool, its sockets, its timers and
+// its tasks take, the drop gives back.
+// Steps: a child process of this binary (so no other test's descriptors, threads or
+// memory count) runs a warm-up cycle per flavor, records /proc/self/fd and
+// /proc/self/task counts, runs 50 more cycles and records VmRSS, runs the cycles and
+// compares the counts midway and at the end and the RSS at the end; the parent checks it
+// exited cleanly and prints its report.
 #[test]
 fn build_use_drop_cycles_return_to_the_baseline_fd_and_thread_counts() {
     let out =
@@ -618,6 +626,10 @@ fn build_use_drop_cycles_return_to_the_baseline_fd_and_thread_counts() {
         out.stdout,
         out.stderr
     );
+    println!(
+        "{:?}",
+        out.stdout.iter().find(|l| l.starts_with(CYCLES_DONE))
+    );
 }
 
 /// The child process body, run only by the test above (`--ignored --exact` with the mode
@@ -629,6 +641,10 @@ fn child_body_build_use_drop_cycles() {
         return;
     }
     let baseline = baseline_counts_after(|| Flavor::ALL.into_iter().for_each(one_cycle));
+    // The allocator keeps what the first runtimes' threads made (per-thread arenas, free
+    // lists): the RSS baseline is taken once more cycles have run and reused it.
+    (0..RSS_WARM_UP).for_each(|cycle| one_cycle(Flavor::ALL[cycle % 2]));
+    let rss_before = vm_rss_bytes();
     let cycles = soak(2_000);
     for cycle in 0..cycles {
         one_cycle(Flavor::ALL[cycle % 2]);
@@ -641,5 +657,12 @@ fn child_body_build_use_drop_cycles() {
         baseline,
         "(fds, threads) after {cycles} cycles"
     );
-    println!("\n{CYCLES_DONE} {cycles}");
+    let growth = vm_rss_bytes().saturating_sub(rss_before);
+    assert!(
+        growth < MAX_RSS_GROWTH,
+        "RSS grew by {growth} bytes over {cycles} cycles (from {rss_before})"
+    );
+    println!(
+        "\n{CYCLES_DONE} {cycles} cycles, RSS {rss_before} bytes after the warm-up, grew {growth}"
+    );
 }
