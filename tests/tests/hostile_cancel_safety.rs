@@ -84,14 +84,14 @@ async fn accept_raced_by_sleep(n: usize) -> (Vec<u32>, usize) {
     (seen, cancelled)
 }
 
-/// Writes `len` bytes in random pieces (1 byte to 256 KiB), pausing up to 300 µs after
+/// Writes `len` bytes in random pieces (1 byte to 64 KiB), pausing up to 300 µs after
 /// half of them; returns their hash.
 fn write_pausing(mut writer: tests::stream::StdEnd, len: usize, seed: u64) -> u64 {
     let mut rng = Lcg::new(seed);
     let mut hash = Fnv::new();
     let mut sent = 0;
     while sent < len {
-        let n = (1 + rng.below(256 << 10) as usize).min(len - sent);
+        let n = (1 + rng.below(64 << 10) as usize).min(len - sent);
         let piece = payload(seed + sent as u64, n);
         writer.write_all(&piece).unwrap();
         hash.bytes(&piece);
