@@ -1,9 +1,10 @@
-//! Byte-stream helpers for the edge and no-loss suites (`hostile_edges.rs`,
-//! `hostile_no_loss.rs`): a streaming FNV-1a hash, the three stream transports (a TCP
-//! connection, a Unix listener's connection, a socketpair) each with our runtime's end and a
-//! blocking std end for a foreign writer thread, a progress-gap meter, and
-//! [`long_rt_test!`](crate::long_rt_test), `rt_test!` with a hang limit of the case's own
-//! (full-size soaks run longer than [`HANG_LIMIT`](crate::rt::HANG_LIMIT)).
+//! Byte-stream helpers for the edge, no-loss and cancel-safety suites (`hostile_edges.rs`,
+//! `hostile_no_loss.rs`, `hostile_cancel_safety.rs`): a streaming FNV-1a hash, the three
+//! stream transports (a TCP connection, a Unix listener's connection, a socketpair) each
+//! with our runtime's end and a blocking std end for a foreign writer thread, a
+//! progress-gap meter, and [`long_rt_test!`](crate::long_rt_test), `rt_test!` with a hang
+//! limit of the case's own (full-size soaks run longer than
+//! [`HANG_LIMIT`](crate::rt::HANG_LIMIT)).
 
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
