@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run -p net --example echo                       # the demo: server + 64 clients, exits
 //! cargo run -p net --release --example echo -- --connections 256 --messages 2000 --size 128
-//! cargo run -p net --example echo -- --listen 127.0.0.1:7000   # just the server, until killed
+//! cargo run -p net --example echo -- --listen 127.0.0.1:7000   # just the server, until ctrl-c
 //! ```
 //!
 //! With no `--listen`, it starts the server on `127.0.0.1:0` (a port the OS picks), opens
@@ -19,16 +19,22 @@
 //! The server is DESIGN.md's first example: one task per connection, running
 //! `futures_util::io::copy` from the stream to itself through two `&TcpStream`s.
 //!
+//! With `--listen`, it serves until SIGINT (ctrl-c) or SIGTERM, then drops the listener
+//! and every connection and exits 0 (`.ci/valgrind-echo.sh` checks that under valgrind:
+//! no descriptor or memory left behind).
+//!
 //! Bad arguments print the usage and exit 2.
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join;
+use futures_util::future::{join, select};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use net::{TcpListener, TcpStream};
+use runtime::signal::unix::{SignalKind, signal};
 use runtime::time::timeout;
 
 const USAGE: &str = "\
@@ -41,7 +47,7 @@ usage: echo [--connections N] [--messages M] [--size S]
     --connections N   client connections   (default 64, at most 10000)
     --messages M      messages per client  (default 1000)
     --size S          bytes per message    (default 64, at most 1048576)
-  --listen ADDR: serve echo on ADDR (e.g. 127.0.0.1:7000) until killed";
+  --listen ADDR: serve echo on ADDR (e.g. 127.0.0.1:7000) until SIGINT or SIGTERM";
 
 /// How long a client waits for one echo before it calls the server stuck.
 const STALL: Duration = Duration::from_secs(10);
@@ -132,8 +138,19 @@ where
     }
 }
 
-/// `--listen`: serve until killed.
+/// `--listen`: serve until SIGINT or SIGTERM. Both handlers are installed before the
+/// bind, so a signal sent once the address is printed always takes this path.
 async fn serve(addr: &str) -> ExitCode {
+    let (mut terminate, mut interrupt) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(terminate), Ok(interrupt)) => (terminate, interrupt),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("echo: cannot install the signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) => return bind_failed(addr, &e),
@@ -142,8 +159,13 @@ async fn serve(addr: &str) -> ExitCode {
         Ok(addr) => println!("echo server listening on {addr}"),
         Err(e) => eprintln!("echo: listening, but local_addr failed: {e}"),
     }
-    accept_loop(listener).await;
-    ExitCode::SUCCESS // not reached: the loop ends only when the process is killed
+    let (term, ctrl_c) = (pin!(terminate.recv()), pin!(interrupt.recv()));
+    let stop = select(term, ctrl_c);
+    // The accept loop never ends: only a signal (or the runtime shutting down) does. The
+    // listener is dropped here, the connections' tasks with the runtime.
+    let _ = select(pin!(accept_loop(listener)), stop).await;
+    println!("echo: shutting down");
+    ExitCode::SUCCESS
 }
 
 fn bind_failed(addr: &str, e: &io::Error) -> ExitCode {

@@ -75,6 +75,9 @@ pub use rng::RngSeed;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::rng::TestSeed;
+    /// The timer wheel, for the fuzz targets in `fuzz/` (`--cfg fuzzing` only).
+    #[cfg(fuzzing)]
+    pub use crate::time::wheel::{FuzzKey, FuzzWheel};
 }
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};

@@ -195,6 +195,27 @@ impl SockAddr {
         })
     }
 
+    /// An address as the kernel might fill it: up to `size_of::<sockaddr_storage>()`
+    /// bytes of `bytes` copied into zeroed storage, with the length the kernel reported
+    /// (which may exceed the storage). For the fuzz targets in `fuzz/` only.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn __from_kernel(bytes: &[u8], len: u32) -> SockAddr {
+        let mut out = SockAddr::empty();
+        let size = mem::size_of::<libc::sockaddr_storage>().min(bytes.len());
+        // SAFETY: `out.storage` is valid for `size_of::<sockaddr_storage>()` bytes, at
+        // least `size`, and is plain old data for which every byte pattern is valid.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (&raw mut out.storage).cast::<u8>(),
+                size,
+            );
+        }
+        out.len = len as libc::socklen_t;
+        out
+    }
+
     /// Pointer and length to pass to `bind`, `connect`, `sendto`.
     pub(crate) fn as_raw(&self) -> (*const libc::sockaddr, libc::socklen_t) {
         ((&raw const self.storage).cast(), self.len)

@@ -24,6 +24,8 @@
 //! fires its entries with deadline `<= now`; a higher slot moves `elapsed` to its start
 //! and re-places (cascades) its entries, which land on lower levels.
 
+#[cfg(fuzzing)]
+mod fuzz;
 mod level;
 
 use std::fmt;
@@ -31,6 +33,9 @@ use std::fmt;
 use slab::Slab;
 
 use level::{Home, LEVELS, Level};
+
+#[cfg(fuzzing)]
+pub use fuzz::{FuzzKey, FuzzWheel};
 
 /// Names one entry of a [`Wheel`]. Stays harmless after the entry is gone: the wheel
 /// checks its generation, so a reused slab slot is not mistaken for the old entry.
@@ -150,13 +155,19 @@ impl<T> Wheel<T> {
     }
 
     /// Whether no entry is waiting.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the driver does not need it"))]
+    #[cfg_attr(
+        not(any(test, fuzzing)),
+        expect(dead_code, reason = "the driver does not need it")
+    )]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// The time the wheel has advanced to.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the driver does not need it"))]
+    #[cfg_attr(
+        not(any(test, fuzzing)),
+        expect(dead_code, reason = "the driver does not need it")
+    )]
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
