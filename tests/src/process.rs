@@ -6,6 +6,10 @@
 use std::io;
 
 /// `(soft, hard)` `RLIMIT_NOFILE` of this process.
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "rlim_t is u64 on Linux, but not on every platform"
+)]
 pub fn fd_limit() -> (u64, u64) {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
