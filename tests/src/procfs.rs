@@ -1,7 +1,7 @@
-//! Process accounting read from Linux's `/proc`, for the hostile descriptor tests: the
-//! resident set size, the descriptors this process would hand to a child (no
-//! `FD_CLOEXEC`), and the descriptor table of a helper process started now, by
-//! `posix_spawn` or by a real `fork` + `exec`.
+//! Descriptor accounting read from Linux's `/proc`, for the hostile descriptor tests: the
+//! descriptors this process would hand to a child (no `FD_CLOEXEC`), and the descriptor
+//! table of a helper process started now, by `posix_spawn` or by a real `fork` + `exec`.
+//! Resident memory and the descriptor limit are in [`crate::process`].
 
 use std::collections::BTreeMap;
 use std::io;
@@ -11,18 +11,6 @@ use std::process::{Command, Stdio};
 
 /// A descriptor table: descriptor number to what `/proc/<pid>/fd/<fd>` links to.
 pub type FdTable = BTreeMap<RawFd, String>;
-
-/// This process's resident set size in bytes (`VmRSS` in `/proc/self/status`).
-pub fn vm_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().strip_suffix("kB"))
-        .and_then(|kib| kib.trim().parse().ok())
-        .expect("a `VmRSS: <n> kB` line in /proc/self/status");
-    kib * 1024
-}
 
 /// The descriptors of this process that a child would inherit (`FD_CLOEXEC` clear), with
 /// their targets: those it was started with (a shell's or CI's), not ones it made.

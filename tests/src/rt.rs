@@ -183,6 +183,12 @@ pub fn soak(n: usize) -> usize {
 /// it. A panic in `f` is resumed here; a hang fails the test (the stuck thread is left
 /// behind and dies with the test binary).
 pub fn with_hang_guard(f: impl FnOnce() + Send + 'static) {
+    with_hang_guard_for(HANG_LIMIT, f);
+}
+
+/// [`with_hang_guard`] with a limit of its own, for a soak whose full size runs longer
+/// than [`HANG_LIMIT`].
+pub fn with_hang_guard_for(limit: Duration, f: impl FnOnce() + Send + 'static) {
     let name = thread::current().name().unwrap_or("test").to_owned();
     let (done, finished) = mpsc::channel::<()>();
     let worker = thread::Builder::new()
@@ -192,7 +198,7 @@ pub fn with_hang_guard(f: impl FnOnce() + Send + 'static) {
             let _ = done.send(());
         })
         .expect("spawning the test thread");
-    match finished.recv_timeout(HANG_LIMIT) {
+    match finished.recv_timeout(limit) {
         // Disconnected: `f` panicked and dropped the sender.
         Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
             if let Err(payload) = worker.join() {
@@ -200,7 +206,7 @@ pub fn with_hang_guard(f: impl FnOnce() + Send + 'static) {
             }
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name} hangs: it did not finish within {HANG_LIMIT:?}")
+            panic!("{name} hangs: it did not finish within {limit:?}")
         }
     }
 }

@@ -17,7 +17,7 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use runtime::task::JoinHandle;
 use tests::net::{SelfChild, TempDir, child_mode, fd_target, within};
-use tests::procfs::vm_rss_bytes;
+use tests::process::rss_bytes;
 use tests::rt::{Flavor, count_when_pending, fd_count, soak, yield_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -314,7 +314,7 @@ async fn all_cycles(tcp: usize, udp: usize, unix: usize) -> Ledger {
         run_chunk(&lanes, family, 0..6 * LANES).await;
     }
     let mut ledger = Ledger {
-        rss_before: vm_rss_bytes(),
+        rss_before: rss_bytes(),
         baseline: fd_count(),
         every: soak(5_000),
         cycles: 0,
@@ -403,6 +403,6 @@ fn child_body_socket_cycles() {
         ledger.baseline,
         start.elapsed(),
         ledger.rss_before / 1024,
-        vm_rss_bytes() / 1024,
+        rss_bytes() / 1024,
     );
 }

@@ -14,7 +14,8 @@ use futures_core::Stream;
 use net::TcpListener;
 use runtime::time::timeout_at;
 use tests::net::{SelfChild, child_mode};
-use tests::rt::Flavor;
+use tests::process::set_fd_soft_limit;
+use tests::rt::{Flavor, process_cpu_time};
 use tests::rt_test;
 
 const MODE: &str = "NET_TESTS_EMFILE_CHILD";
@@ -165,7 +166,7 @@ fn child_body_emfile_server() {
         eprintln!("watchdog: the EMFILE server is still running after {WATCHDOG:?}");
         std::process::exit(3);
     });
-    limit_descriptors(NOFILE);
+    set_fd_soft_limit(NOFILE);
     let rt = flavor.build();
     let report = rt.block_on(serve(mode));
     drop(rt);
@@ -174,32 +175,8 @@ fn child_body_emfile_server() {
         report.accepted,
         report.exhausted,
         report.other_errors,
-        cpu_time().as_micros()
+        process_cpu_time().as_micros()
     );
-}
-
-fn limit_descriptors(n: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is valid for one write.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    assert_eq!(rc, 0, "getrlimit: {}", std::io::Error::last_os_error());
-    limit.rlim_cur = n as libc::rlim_t;
-    // SAFETY: `limit` is a valid rlimit read above; lowering the soft limit is allowed.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
-}
-
-fn cpu_time() -> Duration {
-    // SAFETY: rusage is plain old data; all-zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is valid for one write.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// The naive accept loop: hold every connection (so descriptors run out) until

@@ -23,7 +23,7 @@ use runtime::Handle;
 use runtime::task::{JoinHandle, yield_now};
 use runtime::time::{interval, sleep};
 use tests::net::{SelfChild, child_mode};
-use tests::procfs::vm_rss_bytes;
+use tests::process::rss_bytes;
 use tests::rt::{
     Flavor, Mailbox, MailboxSender, baseline_counts_after, mailbox, settled_counts, soak,
 };
@@ -644,7 +644,7 @@ fn child_body_build_use_drop_cycles() {
     // The allocator keeps what the first runtimes' threads made (per-thread arenas, free
     // lists): the RSS baseline is taken once more cycles have run and reused it.
     (0..RSS_WARM_UP).for_each(|cycle| one_cycle(Flavor::ALL[cycle % 2]));
-    let rss_before = vm_rss_bytes();
+    let rss_before = rss_bytes();
     let cycles = soak(2_000);
     for cycle in 0..cycles {
         one_cycle(Flavor::ALL[cycle % 2]);
@@ -657,7 +657,7 @@ fn child_body_build_use_drop_cycles() {
         baseline,
         "(fds, threads) after {cycles} cycles"
     );
-    let growth = vm_rss_bytes().saturating_sub(rss_before);
+    let growth = rss_bytes().saturating_sub(rss_before);
     assert!(
         growth < MAX_RSS_GROWTH,
         "RSS grew by {growth} bytes over {cycles} cycles (from {rss_before})"

@@ -16,7 +16,9 @@
 //!   `park` to `NOTIFIED` and, only if it saw `PARKED`, writes the reactor waker. Either
 //!   the core sees the pushed task, or the waker sees `PARKED` and interrupts the wait.
 //! - While tasks are ready the loop never blocks, and it polls the driver without blocking
-//!   once every `EVENT_INTERVAL` task polls so I/O and timers are not starved.
+//!   once every `EVENT_INTERVAL` task polls so I/O and timers are not starved. A task that
+//!   yields waits in `Local::deferred` until the driver's next poll, which comes as soon
+//!   as the queues run dry.
 //!
 //! Tasks hold `Arc<Shared>`, which reaches the reactor only through a `Weak`: a `Waker`
 //! that outlives the runtime keeps no descriptor open.
@@ -116,6 +118,11 @@ struct Core {
 struct Local {
     shared: Arc<Shared>,
     queue: VecDeque<Runnable>,
+    /// Tasks that yielded (`yield_now`, or a spent cooperative budget): they go back to
+    /// `queue` only after the driver's next look at I/O and timers, as in tokio, so an
+    /// always-ready task cannot run `EVENT_INTERVAL` budgets' worth before a timer or
+    /// another socket gets a turn.
+    deferred: Vec<Runnable>,
 }
 
 thread_local! {

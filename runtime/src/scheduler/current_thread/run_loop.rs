@@ -46,12 +46,16 @@ impl Shared {
                 }
             }
             let core = &mut *guard.core;
-            since_driver += self.run_tasks(core, EVENT_INTERVAL.saturating_sub(since_driver));
-            if since_driver >= EVENT_INTERVAL {
-                // Still busy (tasks ready, or a future that keeps waking itself): look at
-                // I/O and timers without blocking, then go on.
+            let budget = EVENT_INTERVAL.saturating_sub(since_driver);
+            let ran = self.run_tasks(core, budget);
+            since_driver += ran;
+            if since_driver >= EVENT_INTERVAL || (ran < budget && self.has_deferred()) {
+                // Still busy (tasks ready, or a future that keeps waking itself), or only
+                // yielded tasks are left: look at I/O and timers without blocking, then
+                // let the yielded tasks run again behind what that woke.
                 core.stats.publish(&self.worker, self.local_queue_len());
                 core.driver.park(Some(std::time::Duration::ZERO));
+                self.release_deferred();
                 since_driver = 0;
             } else if !waker_state.woken.load(Ordering::Acquire) {
                 // The queues ran dry within the budget, and the future waits.
@@ -78,6 +82,15 @@ impl Shared {
         }
         core.stats.polled(u64::from(ran));
         ran
+    }
+
+    fn has_deferred(&self) -> bool {
+        with_local(self, |local| !local.deferred.is_empty()).unwrap_or(false)
+    }
+
+    /// Moves the yielded tasks to the back of the local queue.
+    fn release_deferred(&self) {
+        with_local(self, |local| local.queue.extend(local.deferred.drain(..)));
     }
 
     fn local_queue_len(&self) -> usize {
@@ -171,6 +184,18 @@ impl Schedule for Arc<Shared> {
         self.shutdown.task_released(|| self.owned.is_empty());
         removed
     }
+
+    /// On the core's thread, the task waits for the driver's next poll (see
+    /// `Local::deferred`); from anywhere else it is scheduled as usual.
+    fn yield_now(&self, task: Runnable) {
+        let mut task = Some(task);
+        with_local(self, |local| {
+            local.deferred.push(task.take().expect("taken once"));
+        });
+        if let Some(task) = task {
+            self.schedule(task);
+        }
+    }
 }
 
 /// Runs `f` on the local queue if this thread holds `shared`'s core.
@@ -178,11 +203,16 @@ pub(super) fn with_local_queue<R>(
     shared: &Shared,
     f: impl FnOnce(&mut VecDeque<Runnable>) -> R,
 ) -> Option<R> {
+    with_local(shared, |local| f(&mut local.queue))
+}
+
+/// Runs `f` on the installed `Local` if this thread holds `shared`'s core.
+fn with_local<R>(shared: &Shared, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     LOCAL
         .try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
             let local = local.as_mut()?;
-            std::ptr::eq(Arc::as_ptr(&local.shared), shared).then(|| f(&mut local.queue))
+            std::ptr::eq(Arc::as_ptr(&local.shared), shared).then(|| f(local))
         })
         .ok()
         .flatten()
@@ -210,15 +240,22 @@ pub(super) fn install_local(shared: &Arc<Shared>, queue: VecDeque<Runnable>) -> 
             local.borrow_mut().replace(Local {
                 shared: shared.clone(),
                 queue,
+                deferred: Vec::new(),
             })
         })
         .unwrap_or(None)
 }
 
-/// Removes our local queue and puts `previous` back; returns our queue.
+/// Removes our local queue and puts `previous` back; returns our queue, the yielded
+/// tasks at its back.
 pub(super) fn uninstall_local(previous: Option<Local>) -> VecDeque<Runnable> {
     LOCAL
-        .try_with(|local| std::mem::replace(&mut *local.borrow_mut(), previous).map(|l| l.queue))
+        .try_with(|local| {
+            std::mem::replace(&mut *local.borrow_mut(), previous).map(|mut l| {
+                l.queue.extend(l.deferred);
+                l.queue
+            })
+        })
         .ok()
         .flatten()
         .unwrap_or_default()

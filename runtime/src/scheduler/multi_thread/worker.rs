@@ -6,7 +6,11 @@
 //! `EVENT_INTERVAL` ticks the worker polls the driver without blocking, so neither
 //! outside spawns nor I/O and timers starve behind a busy local queue. At most
 //! `MAX_LIFO_POLLS` tasks run in a row from the LIFO slot; the next goes to the back of
-//! the queue, so two tasks waking each other cannot starve the rest.
+//! the queue, so two tasks waking each other cannot starve the rest. A task that yields
+//! (`yield_now`, or a spent cooperative budget) waits in `Core::deferred` until the
+//! worker's next driver poll, which comes as soon as nothing else is runnable here, as in
+//! tokio: so workers that each hold an always-ready task still look at I/O and timers
+//! once per round of their queues, not once per `EVENT_INTERVAL` budgets.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -34,6 +38,8 @@ pub(crate) struct Core {
     /// The task to run next (woken by the task that just ran).
     lifo: Option<Runnable>,
     run_queue: Local<Runnable>,
+    /// Tasks that yielded, back to `run_queue` after the next driver poll.
+    deferred: Vec<Runnable>,
     tick: u32,
     is_searching: bool,
     is_shutdown: bool,
@@ -62,6 +68,7 @@ pub(super) fn new_core(index: usize, parker: Parker) -> (Box<Core>, Remote) {
         index,
         lifo: None,
         run_queue,
+        deferred: Vec::new(),
         tick: 0,
         is_searching: false,
         is_shutdown: false,
@@ -92,8 +99,8 @@ pub(super) fn schedule_local(
         let Some(core) = cx.core.as_mut() else { return };
         let task = task.take().expect("taken once");
         let should_notify = if is_yield {
-            core.run_queue.push_back_or_overflow(task, &shared.inject);
-            true
+            core.deferred.push(task);
+            false
         } else {
             match core.lifo.replace(task) {
                 Some(previous) => {
@@ -150,12 +157,20 @@ fn step(shared: &Arc<Shared>, mut core: Box<Core>) -> Box<Core> {
         if core.is_shutdown {
             return core;
         }
+        core.release_deferred(shared);
     }
     if let Some(task) = core.next_task(shared) {
         return run_task(shared, core, task);
     }
     if let Some(task) = core.steal_work(shared) {
         return run_task(shared, core, task);
+    }
+    if !core.deferred.is_empty() {
+        // Only yielded tasks are left: look at I/O and timers, then run them again
+        // behind whatever that woke.
+        core = maintenance(shared, core);
+        core.release_deferred(shared);
+        return core;
     }
     park(shared, core)
 }
@@ -261,6 +276,7 @@ fn pre_shutdown(shared: &Arc<Shared>, core: Box<Core>) -> Box<Core> {
 /// reference leaves its task notified but idle, which that shutdown cancels.
 fn drop_queued(core: &mut Core) {
     drop(core.lifo.take());
+    core.deferred.clear();
     while let Some(task) = core.run_queue.pop() {
         drop(task);
     }
@@ -268,7 +284,20 @@ fn drop_queued(core: &mut Core) {
 
 impl Core {
     fn has_tasks(&self) -> bool {
-        self.lifo.is_some() || !self.run_queue.is_empty()
+        self.lifo.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
+    }
+
+    /// Moves the yielded tasks to the back of the queue, where other workers may steal.
+    fn release_deferred(&mut self, shared: &Shared) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        for task in self.deferred.drain(..) {
+            self.run_queue.push_back_or_overflow(task, &shared.inject);
+        }
+        if self.run_queue.len() > 1 {
+            shared.notify_parked_local();
+        }
     }
 
     fn next_task(&mut self, shared: &Shared) -> Option<Runnable> {
