@@ -388,6 +388,13 @@ mod tests {
     }
 
     #[test]
+    fn a_registration_fits_the_112_byte_malloc_class_with_its_arc_counts() {
+        // glibc's chunk for a 104-byte request is 112 bytes; 105 would take 128. One
+        // `ScheduledIo` lives as long as its descriptor is registered.
+        assert!(size_of::<ScheduledIo>() + 2 * size_of::<usize>() <= 104);
+    }
+
+    #[test]
     fn a_waiting_future_is_two_words() {
         assert_eq!(size_of::<WaitReady<'_>>(), 2 * size_of::<usize>());
     }

@@ -4,8 +4,8 @@
 //! slot per direction for poll-based APIs, and a keyed list for `readiness()` futures, any
 //! number at once. The list keeps its first waiter inline: most registrations have one
 //! waiter at a time (a connection's task), and an idle connection then costs no allocation
-//! beyond its `ScheduledIo`. A second concurrent waiter moves the list to a slab, which
-//! keeps its storage from then on.
+//! beyond its `ScheduledIo`. A second concurrent waiter moves the list to a boxed slab,
+//! which keeps its storage from then on.
 
 use std::num::NonZeroU32;
 use std::task::Waker;
@@ -68,7 +68,10 @@ pub(super) enum WaiterList {
     Empty,
     /// The only waiter, at index 0.
     One(Waiter),
-    Many(Slab<Waiter>),
+    /// Boxed, so the list is the size of one waiter (`Direction`'s spare values hold the
+    /// tag): 8 bytes less in every `ScheduledIo`, which puts it in a smaller malloc size
+    /// class (112 bytes, not 128), for a pointer hop when two or more wait at once.
+    Many(Box<Slab<Waiter>>),
 }
 
 impl WaiterList {
@@ -82,7 +85,7 @@ impl WaiterList {
                 let WaiterList::One(first) = std::mem::take(self) else {
                     unreachable!("matched One above")
                 };
-                let mut slab = Slab::with_capacity(2);
+                let mut slab = Box::new(Slab::with_capacity(2));
                 slab.insert(first); // index 0, as it was
                 let key = WaiterKey::new(slab.insert(waiter));
                 *self = WaiterList::Many(slab);
@@ -186,8 +189,8 @@ mod tests {
     }
 
     #[test]
-    fn the_inline_first_waiter_costs_no_room_beyond_the_slab_it_replaces() {
-        assert!(size_of::<WaiterList>() <= size_of::<Slab<Waiter>>());
+    fn the_list_is_the_size_of_one_waiter() {
+        assert_eq!(size_of::<WaiterList>(), size_of::<Waiter>());
         assert_eq!(size_of::<Option<WaiterKey>>(), 4);
     }
 
