@@ -18,9 +18,11 @@ thread_local! {
 
 /// Yields execution back to the runtime once.
 ///
-/// The current task is rescheduled right away and resumes after the tasks that
-/// were already waiting to run. Use it to break up long stretches of work that
-/// never await anything else.
+/// The current task is rescheduled right away. It resumes after the tasks that
+/// were already waiting to run, and after the runtime has looked at I/O and timers
+/// once (as in tokio), so a task that yields in a loop cannot hold back a socket or
+/// a timer that became ready meanwhile. Use it to break up long stretches of work
+/// that never await anything else.
 ///
 /// # Examples
 ///
