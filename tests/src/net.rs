@@ -290,6 +290,24 @@ impl SelfChild {
         );
     }
 
+    /// Waits for the child (at most `limit`) and returns its stdout line starting with
+    /// `done`, the child's sign that it ran to the end.
+    ///
+    /// # Panics
+    ///
+    /// With the child's status and output, if it failed, overran or never printed `done`.
+    pub fn finish_with_line(self, done: &str, limit: Duration) -> String {
+        let out = self.finish(limit);
+        let line = out.stdout.iter().find(|l| l.starts_with(done)).cloned();
+        match line {
+            Some(line) if out.status.success() => line,
+            _ => panic!(
+                "the child {} (killed for overrunning: {}) did not print {done:?}\nstdout: {:?}\nstderr: {}",
+                out.status, out.killed, out.stdout, out.stderr
+            ),
+        }
+    }
+
     /// Waits for the child to exit, killing it if it is still running after `limit`.
     pub fn finish(mut self, limit: Duration) -> ChildOutcome {
         let deadline = Instant::now() + limit;

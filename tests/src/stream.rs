@@ -9,9 +9,7 @@
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::mpsc;
 use std::task::{Context, Poll};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use futures_util::io::AsyncRead;
@@ -32,43 +30,18 @@ macro_rules! long_rt_test {
             #[test]
             fn current_thread() {
                 let $flavor = $crate::rt::Flavor::CurrentThread;
-                $crate::stream::with_limit($limit, move || $body);
+                $crate::rt::with_hang_guard_for($limit, move || $body);
             }
 
             $(#[$attr])*
             #[test]
             fn multi_thread() {
                 let $flavor = $crate::rt::Flavor::MultiThread;
-                $crate::stream::with_limit($limit, move || $body);
+                $crate::rt::with_hang_guard_for($limit, move || $body);
             }
         }
         $crate::long_rt_test! { limit = $limit; $($rest)* }
     };
-}
-
-/// Runs `f` on a new thread (named like the caller) and waits at most `limit` for it, like
-/// [`with_hang_guard`](crate::rt::with_hang_guard) with a limit of the caller's choosing.
-pub fn with_limit(limit: Duration, f: impl FnOnce() + Send + 'static) {
-    let name = thread::current().name().unwrap_or("test").to_owned();
-    let (done, finished) = mpsc::channel::<()>();
-    let worker = thread::Builder::new()
-        .name(name.clone())
-        .spawn(move || {
-            f();
-            let _ = done.send(());
-        })
-        .expect("spawning the test thread");
-    match finished.recv_timeout(limit) {
-        // Disconnected: `f` panicked and dropped the sender.
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = worker.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name} hangs: it did not finish within {limit:?}")
-        }
-    }
 }
 
 /// A 64-bit FNV-1a hash, fed a byte or a slice at a time: what a reader that sees one byte

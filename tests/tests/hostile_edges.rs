@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 use futures_util::io::AsyncReadExt;
 use runtime::io::AsyncFd;
 use tests::net::{TempDir, payload};
+use tests::rt::with_hang_guard_for;
 use tests::rt::{Flavor, Lcg, soak};
-use tests::stream::{Fnv, Gaps, RuntimeEnd, StdEnd, Transport, fnv, with_limit};
+use tests::stream::{Fnv, Gaps, RuntimeEnd, StdEnd, Transport, fnv};
 
 /// The longest a reader may wait for its next byte, once it is on the wire.
 const STALL: Duration = Duration::from_secs(2);
@@ -91,19 +92,19 @@ const ONE_BYTE_LIMIT: Duration = Duration::from_secs(600);
 // edge-triggered wait), hash and length equal, run after run on both flavors.
 #[test]
 fn eight_mib_through_one_byte_reads_over_tcp() {
-    with_limit(ONE_BYTE_LIMIT, || one_byte_reads(Transport::Tcp));
+    with_hang_guard_for(ONE_BYTE_LIMIT, || one_byte_reads(Transport::Tcp));
 }
 
 // Proves: the same over a connection accepted by a `net::UnixListener`.
 #[test]
 fn eight_mib_through_one_byte_reads_over_unix() {
-    with_limit(ONE_BYTE_LIMIT, || one_byte_reads(Transport::Unix));
+    with_hang_guard_for(ONE_BYTE_LIMIT, || one_byte_reads(Transport::Unix));
 }
 
 // Proves: the same over `net::UnixStream::pair()`.
 #[test]
 fn eight_mib_through_one_byte_reads_over_a_socketpair() {
-    with_limit(ONE_BYTE_LIMIT, || one_byte_reads(Transport::Pair));
+    with_hang_guard_for(ONE_BYTE_LIMIT, || one_byte_reads(Transport::Pair));
 }
 
 /// The byte a racing writer sends as `seq` on connection `conn`: a loss, duplicate or
