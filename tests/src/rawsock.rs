@@ -18,13 +18,21 @@ pub fn bind_with_options(
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
     };
+    // Apple has no `SOCK_CLOEXEC`: the flag follows at once (these tests run on Linux).
+    #[cfg(not(target_vendor = "apple"))]
+    let ty = ty | libc::SOCK_CLOEXEC;
     // SAFETY: socket takes no pointers.
-    let raw = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
+    let raw = unsafe { libc::socket(family, ty, 0) };
     if raw < 0 {
         return Err(errno());
     }
     // SAFETY: `raw` is a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: fcntl takes no pointers; `raw` is open (owned by `fd`).
+    #[cfg(target_vendor = "apple")]
+    if unsafe { libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        return Err(errno());
+    }
     let one: libc::c_int = 1;
     for &option in options {
         let len = std::mem::size_of_val(&one) as libc::socklen_t;
@@ -51,28 +59,32 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match addr {
         SocketAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(*v4.ip()).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
+            // SAFETY: sockaddr_in is plain data, valid all zeros (the BSDs add a length
+            // field and Linux does not, so the fields are set one by one).
+            let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = v4.port().to_be();
+            sin.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
+            #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+            {
+                sin.sin_len = std::mem::size_of::<libc::sockaddr_in>() as u8;
+            }
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
             unsafe { (&raw mut storage).cast::<libc::sockaddr_in>().write(sin) };
             std::mem::size_of::<libc::sockaddr_in>()
         }
         SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: v6.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
+            // SAFETY: sockaddr_in6 is plain data, valid all zeros.
+            let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = v6.port().to_be();
+            sin6.sin6_flowinfo = v6.flowinfo();
+            sin6.sin6_addr.s6_addr = v6.ip().octets();
+            sin6.sin6_scope_id = v6.scope_id();
+            #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+            {
+                sin6.sin6_len = std::mem::size_of::<libc::sockaddr_in6>() as u8;
+            }
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
             unsafe { (&raw mut storage).cast::<libc::sockaddr_in6>().write(sin6) };
             std::mem::size_of::<libc::sockaddr_in6>()
