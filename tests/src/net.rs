@@ -190,6 +190,19 @@ pub fn refused_addr() -> (::net::TcpSocket, SocketAddr) {
     (socket, addr)
 }
 
+/// The `key=value` fields of a child's report line (`accepted=140 cpu_us=2300`), each
+/// value a number.
+///
+/// # Panics
+///
+/// On a field that is not `key=<u64>`.
+pub fn report_fields(line: &str) -> impl Iterator<Item = (&str, u64)> {
+    line.split_whitespace().map(|field| {
+        let (key, value) = field.split_once('=').expect("key=value");
+        (key, value.parse().expect("a number"))
+    })
+}
+
 /// The child-mode value a parent test set in `var`, if this process is such a child.
 pub fn child_mode(var: &str) -> Option<String> {
     std::env::var(var).ok()

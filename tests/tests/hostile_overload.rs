@@ -26,7 +26,7 @@ use futures_core::Stream;
 use futures_util::io::AsyncReadExt;
 use net::{TcpListener, TcpSocket};
 use runtime::time::timeout_at;
-use tests::net::{SelfChild, child_mode, within};
+use tests::net::{SelfChild, child_mode, report_fields, within};
 use tests::process::set_fd_soft_limit;
 use tests::rt::{Flavor, process_cpu_time};
 use tests::rt_test;
@@ -169,9 +169,7 @@ fn stuck_at_emfile(mode: &str, flavor: Flavor) {
 
 fn parse_report(s: &str) -> Report {
     let mut r = Report::default();
-    for field in s.split_whitespace() {
-        let (key, value) = field.split_once('=').expect("key=value");
-        let value: u64 = value.parse().expect("a number");
+    for (key, value) in report_fields(s) {
         let micros = Duration::from_micros(value);
         match key {
             "accepted" => r.accepted = value as usize,

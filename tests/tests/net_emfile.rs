@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 use net::TcpListener;
 use runtime::time::timeout_at;
-use tests::net::{SelfChild, child_mode};
+use tests::net::{SelfChild, child_mode, report_fields};
 use tests::process::set_fd_soft_limit;
 use tests::rt::{Flavor, process_cpu_time};
 use tests::rt_test;
@@ -136,9 +136,7 @@ fn run_and_check(mode: &str, flavor: Flavor) {
 
 fn parse_report(s: &str) -> Report {
     let mut r = Report::default();
-    for field in s.split_whitespace() {
-        let (key, value) = field.split_once('=').expect("key=value");
-        let value: u64 = value.parse().expect("a number");
+    for (key, value) in report_fields(s) {
         match key {
             "accepted" => r.accepted = value as usize,
             "exhausted" => r.exhausted = value as usize,
